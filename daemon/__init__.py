@@ -1,0 +1,1 @@
+"""sleepd.daemon: the long-running process (watcher, scheduler, local API)."""

@@ -1,0 +1,18 @@
+"""sleepd.storage: the SQLite buffer (sources, passages, FTS5 search, chats), config and paths."""
+
+from .config import Config, ConfigError, Paths, load_config
+from .db import open_engine
+from .store import NewPassage, Passage, SearchHit, Source, Store
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "NewPassage",
+    "Passage",
+    "Paths",
+    "SearchHit",
+    "Source",
+    "Store",
+    "load_config",
+    "open_engine",
+]

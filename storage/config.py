@@ -1,0 +1,180 @@
+"""Paths and configuration.
+
+Configuration is TOML in the user config dir (``config.toml``), read into one frozen dataclass per
+subsystem and passed explicitly; nothing here is global. ``SLEEPD_HOME=/some/dir`` puts config, data,
+state and the runtime dir (socket) under that one directory, which is what tests and benchmarks use.
+
+Every field has a default, so sleepd works with no file at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+APP_NAME = "sleepd"
+HOME_ENV = "SLEEPD_HOME"
+
+
+class ConfigError(ValueError):
+    """The config file is malformed or names an unknown setting."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+    runtime_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.runtime_dir / "sleepd.sock"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Paths:
+        env = os.environ if environ is None else environ
+        home = env.get(HOME_ENV)
+        if home:
+            root = Path(home).expanduser().resolve()
+            return cls(root / "config", root / "data", root / "state", root / "run")
+        import platformdirs  # imported here: only needed without SLEEPD_HOME
+
+        return cls(
+            Path(platformdirs.user_config_dir(APP_NAME)),
+            Path(platformdirs.user_data_dir(APP_NAME)),
+            Path(platformdirs.user_state_dir(APP_NAME)),
+            Path(platformdirs.user_runtime_dir(APP_NAME)),
+        )
+
+    def ensure(self) -> None:
+        """Create every directory private to the user (0700)."""
+        for d in (self.config_dir, self.data_dir, self.state_dir, self.runtime_dir):
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(d, 0o700)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    db_name: str = "sleepd.db"
+    busy_timeout_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # A Hugging Face id or a local directory; empty means the bundled SmolLM2-135M-Instruct.
+    name_or_path: str = ""
+    # Where converted copies of the bundled GGUF are cached; empty means <data_dir>/models.
+    cache_dir: str = ""
+    max_new_tokens: int = 256
+    temperature: float = 0.0  # 0 = greedy: small models answer facts best without sampling
+    repetition_penalty: float = 1.1
+    system_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    debounce_s: float = 1.0
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_passage_tokens: int = 400
+    default_excludes: tuple[str, ...] = (
+        ".git/**",
+        "node_modules/**",
+        "__pycache__/**",
+        ".*",
+        ".*/**",
+        "*~",
+        "*.swp",
+        "*.swx",
+        "*.tmp",
+        "#*#",
+    )
+
+
+@dataclass(frozen=True)
+class SleepConfig:
+    cron: str = "0 3 * * *"  # nightly at 03:00
+    idle_minutes: int = 30
+    min_pending_passages: int = 20
+    lora_rank: int = 32
+    learning_rate: float = 1e-3
+    epochs: int = 8
+    top_k_layers: int = 0  # 0 = all layers
+    replay_ratio: float = 0.5
+    general_ratio: float = 0.2
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    tcp_port: int = 0  # 0 = no TCP listener, only the unix socket
+    chat_into_memory: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: Paths
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    sleep: SleepConfig = field(default_factory=SleepConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+
+    @property
+    def db_path(self) -> Path:
+        return self.paths.data_dir / self.storage.db_name
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return Path(self.model.cache_dir) if self.model.cache_dir else self.paths.data_dir / "models"
+
+
+_SECTIONS: dict[str, type] = {
+    "storage": StorageConfig,
+    "model": ModelConfig,
+    "watch": WatchConfig,
+    "sleep": SleepConfig,
+    "daemon": DaemonConfig,
+}
+
+
+def _build_section(name: str, cls: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
+        default = known[key].default
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, float) and isinstance(value, int):
+            value = float(value)
+        if default is not dataclasses.MISSING and not isinstance(value, type(default)):
+            raise ConfigError(f"{name}.{key} must be {type(default).__name__}, got {type(value).__name__}")
+        values[key] = value
+    return cls(**values)
+
+
+def load_config(paths: Paths | None = None) -> Config:
+    """Read config.toml (if any) over the defaults."""
+    paths = paths or Paths.from_env()
+    raw: dict[str, Any] = {}
+    if paths.config_file.exists():
+        try:
+            raw = tomllib.loads(paths.config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{paths.config_file}: {e}") from e
+    unknown = set(raw) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown section(s) in {paths.config_file}: {', '.join(sorted(unknown))}")
+    sections = {name: _build_section(name, cls, raw.get(name, {})) for name, cls in _SECTIONS.items()}
+    return Config(paths=paths, **sections)

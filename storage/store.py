@@ -1,0 +1,226 @@
+"""Reads and writes of the SQLite buffer: sources, passages, full-text search, counts.
+
+The daemon, the CLI and the memory pipeline all go through ``Store``; SQL lives here and in
+``migrations`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+SOURCE_STATUSES = ("ok", "skipped", "deleted")
+PASSAGE_STATUSES = ("pending", "consolidated", "superseded")
+
+
+def text_hash(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    text: str
+    token_count: int
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: int
+    source_id: int
+    source_path: str
+    ordinal: int
+    text: str
+    token_count: int
+    role: str | None
+    status: str
+    consolidated_in: int | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    passage: Passage
+    score: float  # higher is better (negated BM25)
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    path: str
+    kind: str
+    content_hash: str | None
+    mtime: float | None
+    size: int | None
+    status: str
+    reason: str | None
+    passages: int = 0
+
+
+_PASSAGE_COLUMNS = (
+    "p.id, p.source_id, s.path, p.ordinal, p.text, p.token_count, p.role, p.status, p.consolidated_in"
+)
+
+
+def _passage(row: Sequence[Any]) -> Passage:
+    return Passage(*row[:9])
+
+
+def fts_query(query: str) -> str:
+    """Turn free text (a chat question) into an FTS5 OR-query of quoted terms.
+
+    Raw user text is not valid FTS5 syntax ("?", "-", quotes, AND/NOT...); quoting each word makes
+    any input safe, and OR lets BM25 rank by how many and how rare the shared words are.
+    """
+    words = re.findall(r"\w+", query.lower())
+    seen: dict[str, None] = dict.fromkeys(w for w in words if len(w) > 1 or w.isdigit())
+    return " OR ".join(f'"{w}"' for w in seen)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # reads
+        self.writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def upsert_source(
+        self,
+        path: str,
+        *,
+        kind: str = "docs",
+        content_hash: str | None = None,
+        mtime: float | None = None,
+        size: int | None = None,
+        status: str = "ok",
+        reason: str | None = None,
+    ) -> int:
+        if status not in SOURCE_STATUSES:
+            raise ValueError(f"bad source status {status!r}")
+        with self.writer.begin() as conn:
+            row = conn.execute(
+                text(
+                    "INSERT INTO sources(path, kind, content_hash, mtime, size, status, reason) "
+                    "VALUES (:path, :kind, :hash, :mtime, :size, :status, :reason) "
+                    "ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, "
+                    "content_hash=excluded.content_hash, mtime=excluded.mtime, "
+                    "size=excluded.size, status=excluded.status, reason=excluded.reason, "
+                    "updated_at=strftime('%Y-%m-%dT%H:%M:%fZ', 'now') RETURNING id"
+                ),
+                {
+                    "path": path,
+                    "kind": kind,
+                    "hash": content_hash,
+                    "mtime": mtime,
+                    "size": size,
+                    "status": status,
+                    "reason": reason,
+                },
+            ).one()
+        return int(row[0])
+
+    def get_source(self, path: str) -> Source | None:
+        rows = self.list_sources(path=path)
+        return rows[0] if rows else None
+
+    def list_sources(self, status: str | None = None, path: str | None = None) -> list[Source]:
+        where, params = [], {}
+        if status:
+            where.append("s.status = :status")
+            params["status"] = status
+        if path:
+            where.append("s.path = :path")
+            params["path"] = path
+        sql = (
+            "SELECT s.id, s.path, s.kind, s.content_hash, s.mtime, s.size, s.status, s.reason, "
+            "(SELECT count(*) FROM passages p WHERE p.source_id = s.id AND p.status != 'superseded')"
+            " FROM sources s" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.path"
+        )
+        with self.engine.connect() as conn:
+            return [Source(*r) for r in conn.execute(text(sql), params)]
+
+    # -- passages ------------------------------------------------------------------------------
+
+    def add_passages(self, source_id: int, passages: Iterable[NewPassage], start: int = 0) -> list[int]:
+        ids = []
+        with self.writer.begin() as conn:
+            for i, p in enumerate(passages, start=start):
+                row = conn.execute(
+                    text(
+                        "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count, role)"
+                        " VALUES (:sid, :ord, :h, :text, :n, :role) RETURNING id"
+                    ),
+                    {
+                        "sid": source_id,
+                        "ord": i,
+                        "h": text_hash(p.text),
+                        "text": p.text,
+                        "n": p.token_count,
+                        "role": p.role,
+                    },
+                ).one()
+                ids.append(int(row[0]))
+        return ids
+
+    def delete_passage(self, passage_id: int) -> None:
+        with self.writer.begin() as conn:
+            conn.execute(text("DELETE FROM passages WHERE id = :id"), {"id": passage_id})
+
+    def passages(
+        self, status: str | None = None, source_id: int | None = None, limit: int | None = None
+    ) -> list[Passage]:
+        where, params = [], {}
+        if status:
+            where.append("p.status = :status")
+            params["status"] = status
+        if source_id is not None:
+            where.append("p.source_id = :sid")
+            params["sid"] = source_id
+        sql = (
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN sources s ON s.id = p.source_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY p.source_id, p.ordinal, p.id"
+            + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        with self.engine.connect() as conn:
+            return [_passage(r) for r in conn.execute(text(sql), params)]
+
+    def search(
+        self, query: str, k: int = 5, statuses: Sequence[str] = ("pending", "consolidated")
+    ) -> list[SearchHit]:
+        """Passages matching ``query`` best first, by BM25 over the FTS5 index."""
+        match = fts_query(query)
+        if not match or k <= 0:
+            return []
+        bad = set(statuses) - set(PASSAGE_STATUSES)
+        if bad:
+            raise ValueError(f"bad passage status {sorted(bad)}")
+        marks = ", ".join(f"'{s}'" for s in statuses)
+        sql = (
+            f"SELECT {_PASSAGE_COLUMNS}, bm25(passages_fts) AS rank FROM passages_fts "
+            "JOIN passages p ON p.id = passages_fts.rowid JOIN sources s ON s.id = p.source_id "
+            f"WHERE passages_fts MATCH :q AND p.status IN ({marks}) ORDER BY rank LIMIT :k"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(sql), {"q": match, "k": k}).all()
+        return [SearchHit(_passage(r), -float(r[9])) for r in rows]
+
+    # -- overview ------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self.engine.connect() as conn:
+            src = dict(conn.execute(text("SELECT status, count(*) FROM sources GROUP BY status")).all())
+            pas = dict(conn.execute(text("SELECT status, count(*) FROM passages GROUP BY status")).all())
+        return {
+            "sources": {s: int(src.get(s, 0)) for s in SOURCE_STATUSES},
+            "passages": {s: int(pas.get(s, 0)) for s in PASSAGE_STATUSES},
+        }
+
+    def latest_memory_version(self) -> int | None:
+        with self.engine.connect() as conn:
+            v = conn.execute(text("SELECT max(id) FROM memory_versions WHERE status = 'ready'")).scalar()
+        return int(v) if v is not None else None

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sleepd.storage import ConfigError, Paths, load_config
+
+
+def test_defaults_without_a_file(sleepd_home: Path) -> None:
+    cfg = load_config()
+    assert cfg.paths.config_dir == sleepd_home.resolve() / "config"
+    assert cfg.paths.socket_path.parent == sleepd_home.resolve() / "run"
+    assert cfg.db_path.parent == sleepd_home.resolve() / "data"
+    assert cfg.model.name_or_path == ""
+    assert cfg.watch.max_file_bytes == 20 * 1024 * 1024
+
+
+def test_file_overrides_defaults(sleepd_home: Path) -> None:
+    paths = Paths.from_env()
+    paths.ensure()
+    paths.config_file.write_text(
+        '[model]\nname_or_path = "/models/mine"\nmax_new_tokens = 64\ntemperature = 1\n'
+        '[sleep]\ntop_k_layers = 6\n[watch]\ndefault_excludes = ["*.log"]\n'
+    )
+    cfg = load_config()
+    assert cfg.model.name_or_path == "/models/mine"
+    assert cfg.model.max_new_tokens == 64
+    assert cfg.model.temperature == 1.0
+    assert cfg.sleep.top_k_layers == 6
+    assert cfg.watch.default_excludes == ("*.log",)
+    assert cfg.sleep.epochs == 8  # untouched default
+    with pytest.raises(AttributeError):
+        cfg.model.max_new_tokens = 1  # type: ignore[misc]  # frozen
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[model]\nnmae = 1\n", "unknown setting model.nmae"),
+        ("[modle]\n", "unknown section"),
+        ('[model]\nmax_new_tokens = "many"\n', "must be int"),
+        ("[model\n", "config.toml"),
+    ],
+)
+def test_bad_files_are_one_clear_error(sleepd_home: Path, body: str, message: str) -> None:
+    paths = Paths.from_env()
+    paths.ensure()
+    paths.config_file.write_text(body)
+    with pytest.raises(ConfigError, match=message):
+        load_config()
+
+
+def test_without_sleepd_home_uses_user_dirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLEEPD_HOME")
+    paths = Paths.from_env()
+    assert "sleepd" in str(paths.config_dir) and "sleepd" in str(paths.data_dir)
