@@ -112,10 +112,22 @@ def _convert_gguf(source: ModelSource) -> None:
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        os.replace(tmp, source.cached_dir)
-    except BaseException:
+        try:
+            os.replace(tmp, source.cached_dir)
+        except OSError:
+            if not _is_complete(source.cached_dir):  # else another process converted it first
+                raise
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def ensure_converted(source: ModelSource) -> Path | str:
+    """Where to load ``source`` from: its converted cache (made now if missing) or its own path."""
+    if source.cached_dir is None:
+        return source.path
+    if not _is_complete(source.cached_dir):
+        _convert_gguf(source)
+    return source.cached_dir
 
 
 def load_model(config: Config, *, dtype: Any = None) -> LoadedModel:
@@ -126,11 +138,7 @@ def load_model(config: Config, *, dtype: Any = None) -> LoadedModel:
 
     hf_logging.disable_progress_bar()  # our own progress goes to the CLI; keep journald clean
     source = resolve_model_source(config)
-    path = source.path
-    if source.cached_dir is not None:
-        if not _is_complete(source.cached_dir):
-            _convert_gguf(source)
-        path = str(source.cached_dir)
+    path = str(ensure_converted(source))
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(path)

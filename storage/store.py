@@ -6,59 +6,17 @@ The daemon, the CLI and the memory pipeline all go through ``Store``; SQL lives 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from .records import NewPassage, Passage, SearchHit, Source, text_hash
+from .sources import SourceSync
+
 SOURCE_STATUSES = ("ok", "skipped", "deleted")
 PASSAGE_STATUSES = ("pending", "consolidated", "superseded")
-
-
-def text_hash(s: str) -> str:
-    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass(frozen=True)
-class NewPassage:
-    text: str
-    token_count: int
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: int
-    source_id: int
-    source_path: str
-    ordinal: int
-    text: str
-    token_count: int
-    role: str | None
-    status: str
-    consolidated_in: int | None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    passage: Passage
-    score: float  # higher is better (negated BM25)
-
-
-@dataclass(frozen=True)
-class Source:
-    id: int
-    path: str
-    kind: str
-    content_hash: str | None
-    mtime: float | None
-    size: int | None
-    status: str
-    reason: str | None
-    passages: int = 0
 
 
 _PASSAGE_COLUMNS = (
@@ -81,7 +39,7 @@ def fts_query(query: str) -> str:
     return " OR ".join(f'"{w}"' for w in seen)
 
 
-class Store:
+class _StoreBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine  # reads
         self.writer = engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -224,3 +182,7 @@ class Store:
         with self.engine.connect() as conn:
             v = conn.execute(text("SELECT max(id) FROM memory_versions WHERE status = 'ready'")).scalar()
         return int(v) if v is not None else None
+
+
+class Store(SourceSync, _StoreBase):
+    """The one entry point to the buffer."""

@@ -1,0 +1,58 @@
+"""The typer app and what every command shares: consoles, errors, config and store.
+
+Kept light: typer and rich at import time, nothing else. Storage and the model are imported inside
+the commands that need them, so `sleepd --help` stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="sleepd",
+    help="A local memory daemon: it reads your notes and, while you sleep, writes them into a "
+    "local model's weights.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line error and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
+) -> None:
+    _setup_logging(verbose)
+
+
+def load_context():  # type: ignore[no-untyped-def]
+    """Config, paths and an open store; one clear error if the config is bad."""
+    from sleepd.storage import ConfigError, Store, load_config, open_engine
+
+    try:
+        config = load_config()
+    except ConfigError as e:
+        raise fail(f"bad config: {e}") from None
+    config.paths.ensure()
+    return config, Store(open_engine(config))

@@ -1,0 +1,266 @@
+"""Reading files and folders into the buffer: one file at a time, nothing lost, nothing crashing.
+
+``Ingestor.ingest_file`` never raises for a bad file: it returns what happened, and a file that can't
+be read is recorded as ``skipped`` with a one-line reason. Two kinds of skip differ on purpose:
+- the *content* is unusable (empty, binary, no text): the file's earlier passages are superseded,
+  as the notes they held are gone;
+- the file can't be *read* (permission, too large, symlink loop): earlier passages stay, because a
+  read error is not a deletion.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from sleepd.storage import NewPassage, Store
+from sleepd.storage.config import Config, WatchConfig
+from sleepd.storage.sources import SourceState, Watch
+
+from .chunking import CountTokens, make_passages
+from .parsers import Parsed, parse_bytes
+from .pathfilter import PathFilter
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    DELETED = "deleted"
+    IGNORED = "ignored"  # excluded by a filter, or vanished before we ever saw it
+
+
+@dataclass
+class IngestReport:
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    passages_added: int = 0
+
+    def add(self, path: str, outcome: Outcome, reason: str | None = None, added: int = 0) -> None:
+        self.counts[outcome] += 1
+        self.passages_added += added
+        if outcome is Outcome.SKIPPED:
+            self.skipped.append((path, reason or ""))
+
+    def merge(self, other: IngestReport) -> None:
+        for k, v in other.counts.items():
+            self.counts[k] += v
+        self.skipped.extend(other.skipped)
+        self.passages_added += other.passages_added
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **{k.value: v for k, v in self.counts.items()},
+            "passages_added": self.passages_added,
+            "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+
+Progress = Callable[[str], None]
+
+
+def os_reason(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "symlink loop"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return f"cannot read: {e.strerror or type(e).__name__}"
+
+
+def _human(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+class Ingestor:
+    def __init__(self, store: Store, config: WatchConfig, count_tokens: CountTokens) -> None:
+        self.store = store
+        self.config = config
+        self.count_tokens = count_tokens
+
+    def filter_for(self, watch: Watch | None) -> PathFilter:
+        if watch is None:
+            return PathFilter.build((), (), self.config.default_excludes)
+        return PathFilter.build(watch.includes, watch.excludes, self.config.default_excludes)
+
+    # -- one file ------------------------------------------------------------------------------
+
+    def ingest_file(
+        self,
+        path: str,
+        kind: str = "auto",
+        known: SourceState | None = None,
+        *,
+        trust_stat: bool = False,
+    ) -> tuple[Outcome, str | None, int]:
+        """Bring one file's record up to date. Returns (outcome, skip reason, passages added).
+
+        ``trust_stat``: an unchanged (mtime, size) means unchanged content, so the file isn't read
+        (the start-up reconcile of a large folder); events from the watcher always re-hash.
+        """
+        path = os.path.abspath(path)
+        if known is None:
+            known = self.store.source_states(path).get(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            if os.path.islink(path):
+                return self._skip(path, "broken symlink", kind, None, None)
+            if known is not None and known.status != "deleted":
+                self.store.mark_deleted(path)
+                return Outcome.DELETED, None, 0
+            return Outcome.IGNORED, None, 0
+        except OSError as e:
+            return self._skip(path, os_reason(e), kind, None, None)
+        if not stat.S_ISREG(st.st_mode):  # FIFOs and devices would block or never end
+            return self._skip(path, "not a regular file", kind, st.st_mtime, None)
+        if st.st_size > self.config.max_file_bytes:
+            reason = f"too large ({_human(st.st_size)} > {_human(self.config.max_file_bytes)} limit)"
+            return self._skip(path, reason, kind, st.st_mtime, st.st_size)
+        was_ok = known is not None and known.status == "ok"
+        if trust_stat and was_ok and known.mtime == st.st_mtime and known.size == st.st_size:  # type: ignore[union-attr]
+            return Outcome.UNCHANGED, None, 0
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(self.config.max_file_bytes + 1)
+        except FileNotFoundError:  # deleted between the event and the read
+            if known is not None and known.status != "deleted":
+                self.store.mark_deleted(path)
+                return Outcome.DELETED, None, 0
+            return Outcome.IGNORED, None, 0
+        except OSError as e:
+            return self._skip(path, os_reason(e), kind, st.st_mtime, st.st_size)
+        if len(data) > self.config.max_file_bytes:
+            return self._skip(path, "too large (grew while reading)", kind, st.st_mtime, len(data))
+        digest = hashlib.sha256(data).hexdigest()
+        if was_ok and known.content_hash == digest:  # type: ignore[union-attr]
+            if known.mtime != st.st_mtime:  # type: ignore[union-attr]
+                self.store.touch_source(path, st.st_mtime)
+            return Outcome.UNCHANGED, None, 0
+
+        parsed = parse_bytes(data, Path(path).suffix, kind)
+        if not isinstance(parsed, Parsed):
+            # The content itself is unusable: what the file used to say is gone.
+            self.store.sync_source(
+                path,
+                kind="chat" if kind == "chat" else "docs",
+                content_hash=digest,
+                mtime=st.st_mtime,
+                size=len(data),
+                passages=[],
+                status="skipped",
+                reason=parsed.reason,
+            )
+            return Outcome.SKIPPED, parsed.reason, 0
+        passages = [
+            NewPassage(unit.text, n, unit.role)
+            for unit, n in make_passages(parsed.units, self.config.max_passage_tokens, self.count_tokens)
+        ]
+        result = self.store.sync_source(
+            path,
+            kind=parsed.kind,
+            content_hash=digest,
+            mtime=st.st_mtime,
+            size=len(data),
+            passages=passages,
+            reason="; ".join(parsed.notes) or None,
+        )
+        log.info("ingested %s: %d new, %d superseded", path, result.added, result.superseded)
+        return (Outcome.CHANGED if was_ok else Outcome.NEW), None, result.added
+
+    def _skip(
+        self, path: str, reason: str, kind: str, mtime: float | None, size: int | None
+    ) -> tuple[Outcome, str, int]:
+        log.info("skipped %s: %s", path, reason)
+        self.store.skip_source(
+            path, reason, kind="chat" if kind == "chat" else "docs", mtime=mtime, size=size
+        )
+        return Outcome.SKIPPED, reason, 0
+
+    # -- folders -------------------------------------------------------------------------------
+
+    def walk(self, root: str, filt: PathFilter, rel_to: str | None = None) -> Iterator[str]:
+        """Files under ``root`` that ``filt`` wants, paths relative to ``rel_to`` (default root).
+
+        Symlinked folders are not followed (no loops, no escaping the folder); symlinked files are
+        yielded and read through the link.
+        """
+        base = rel_to or root
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: log.warning("%s", e)):
+            rel_dir = os.path.relpath(dirpath, base)
+            rel_dir = "" if rel_dir == "." else rel_dir + "/"
+            dirnames[:] = sorted(d for d in dirnames if not filt.excluded_dir(rel_dir + d))
+            for name in sorted(filenames):
+                if filt.wanted(rel_dir + name):
+                    yield os.path.join(dirpath, name)
+
+    def sync_folder(
+        self,
+        folder: str,
+        watch: Watch | None = None,
+        kind: str = "auto",
+        progress: Progress | None = None,
+        *,
+        trust_stat: bool = True,
+        on_total: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest every wanted file under ``folder`` and mark the ones no longer there deleted."""
+        folder = os.path.abspath(folder)
+        report = IngestReport()
+        filt = self.filter_for(watch)
+        files = list(self.walk(folder, filt, rel_to=watch.path if watch else folder))
+        if on_total:
+            on_total(len(files))
+        states = self.store.source_states(folder)
+        for path in files:
+            report.add(
+                path, *self._safe_ingest(path, watch.kind if watch else kind, states.get(path), trust_stat)
+            )
+            if progress:
+                progress(path)
+        seen = set(files)
+        for path, state in states.items():
+            if path not in seen and state.status != "deleted":
+                self.store.mark_deleted(path)
+                report.add(path, Outcome.DELETED)
+        return report
+
+    def _safe_ingest(
+        self, path: str, kind: str, known: SourceState | None, trust_stat: bool
+    ) -> tuple[Outcome, str | None, int]:
+        try:
+            return self.ingest_file(path, kind, known, trust_stat=trust_stat)
+        except (UnicodeError, ValueError, OSError) as e:  # e.g. a name the filesystem can't encode
+            log.warning("could not ingest %r: %s", path, e)
+            return Outcome.SKIPPED, f"error: {type(e).__name__}: {e}"[:200], 0
+
+
+FORBIDDEN_ROOTS = ("/proc", "/sys", "/dev", "/run")
+
+
+def check_watchable(path: str) -> str:
+    """The absolute, resolved folder to watch, or ValueError with a one-line reason."""
+    real = os.path.realpath(os.path.expanduser(path))
+    if real == "/" or any(real == r or real.startswith(r + "/") for r in FORBIDDEN_ROOTS):
+        raise ValueError(f"refusing to watch {real}: not a place for notes")
+    if not os.path.exists(real):
+        raise ValueError(f"no such folder: {path}")
+    if not os.path.isdir(real):
+        raise ValueError(f"not a folder: {path} (use `sleepd ingest` for single files)")
+    return real
+
+
+def make_ingestor(store: Store, config: Config) -> Ingestor:
+    """An Ingestor counting tokens with the configured model's tokenizer."""
+    from sleepd.memory.tokens import load_token_counter
+
+    return Ingestor(store, config.watch, load_token_counter(config))
