@@ -67,6 +67,7 @@ class IngestReport:
 
 
 Progress = Callable[[str], None]
+_LOOK_UP = object()
 
 
 def os_reason(e: OSError) -> str:
@@ -77,7 +78,7 @@ def os_reason(e: OSError) -> str:
     return f"cannot read: {e.strerror or type(e).__name__}"
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
@@ -98,7 +99,7 @@ class Ingestor:
         self,
         path: str,
         kind: str = "auto",
-        known: SourceState | None = None,
+        known: SourceState | None | object = _LOOK_UP,
         *,
         trust_stat: bool = False,
     ) -> tuple[Outcome, str | None, int]:
@@ -108,8 +109,9 @@ class Ingestor:
         (the start-up reconcile of a large folder); events from the watcher always re-hash.
         """
         path = os.path.abspath(path)
-        if known is None:
+        if known is _LOOK_UP:  # callers walking a folder pass what they already fetched
             known = self.store.source_states(path).get(path)
+        assert known is None or isinstance(known, SourceState)
         try:
             st = os.stat(path)
         except FileNotFoundError:

@@ -93,7 +93,9 @@ def _is_complete(cached: Path) -> bool:
 def _convert_gguf(source: ModelSource) -> None:
     """Dequantise the GGUF into a safetensors directory, atomically (temp dir + rename)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     assert source.cached_dir is not None and source.gguf_file is not None
     log.info("converting bundled %s to safetensors (once) ...", source.name)
     model = AutoModelForCausalLM.from_pretrained(source.path, gguf_file=source.gguf_file)
