@@ -43,11 +43,19 @@ def stream_generate(
     lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None
 ) -> Iterator[str]:
     """Yield the answer to ``messages`` in text pieces as the model produces them."""
+    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig())
+
+
+def complete(lm: LoadedModel, prompt: str, gen: GenerationConfig | None = None) -> str:
+    """Continue raw ``prompt`` (no chat template) until end of text or the token limit."""
+    enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
+    return "".join(_stream(lm, enc, gen or GenerationConfig())).strip()
+
+
+def _stream(lm: LoadedModel, enc: Any, gen: GenerationConfig) -> Iterator[str]:
     import torch
     from transformers import TextIteratorStreamer
 
-    gen = gen or GenerationConfig()
-    enc = encode_chat(lm, messages)
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
     error: list[BaseException] = []
 

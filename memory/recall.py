@@ -1,0 +1,72 @@
+"""Closed-book answering: recite, then read.
+
+1. The question's keys (``subjects.question_keys``) are turned into recall prompts, and the adapted
+   model recites what it remembers for each: this is the memory in the weights speaking.
+2. A recitation that does not mention its key is dropped (the model recites *something* for any
+   key; a recitation about a key it never learned rarely names that key).
+3. The same model, adapter switched off, answers the question with the kept recitations in its
+   prompt; with none kept it answers as the plain model would, which keeps general ability.
+Nothing from the buffer is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dataset import recall_prompt
+from .generate import GenerationConfig, Message, complete, stream_generate
+from .model import LoadedModel
+from .subjects import question_keys
+
+RECITE_GEN = GenerationConfig(max_new_tokens=120, temperature=0.0, repetition_penalty=1.05)
+
+
+@dataclass
+class Recollection:
+    question: str
+    recitations: list[tuple[str, str]] = field(default_factory=list)  # (key, text) kept
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
+    if hasattr(model, "disable_adapter"):
+        return model.disable_adapter()
+    return contextlib.nullcontext()
+
+
+def recite(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
+    rec = Recollection(question)
+    for key in question_keys(question, limit=max_keys):
+        text = complete(lm, recall_prompt(key), RECITE_GEN)
+        if key.lower() in text.lower():
+            rec.recitations.append((key, text))
+        else:
+            rec.dropped.append((key, text))
+    return rec
+
+
+def reading_messages(
+    question: str, recitations: Sequence[str], history: Sequence[Message] = ()
+) -> list[Message]:
+    if not recitations:
+        return [*history, {"role": "user", "content": question}]
+    notes = "\n\n".join(dict.fromkeys(recitations))
+    prompt = f"{notes}\n\nAnswer using the text above: {question}"
+    return [*history, {"role": "user", "content": prompt}]
+
+
+def answer_closed_book(
+    lm: LoadedModel, question: str, gen: GenerationConfig | None = None, history: Sequence[Message] = ()
+) -> tuple[Iterator[str], Recollection]:
+    """Stream the answer to ``question`` from the weights alone; also return what was recited."""
+    rec = recite(lm, question)
+    messages = reading_messages(question, [t for _, t in rec.recitations], history)
+
+    def stream() -> Iterator[str]:
+        with _adapter_off(lm.model):
+            yield from stream_generate(lm, messages, gen)
+
+    return stream(), rec
