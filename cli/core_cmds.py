@@ -52,31 +52,48 @@ def chat(
         str | None, typer.Argument(help="Ask one question and exit; omit for a conversation.")
     ] = None,
     system: Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")] = None,
+    closed_book: Annotated[
+        bool, typer.Option("--closed-book", help="Answer from the weights only, nothing from the buffer.")
+    ] = False,
+    sources: Annotated[bool, typer.Option("--sources", help="Show what was recited or retrieved.")] = False,
 ) -> None:
-    """Chat with the model (in-process for now)."""
-    from sleepd.memory.generate import GenerationConfig, stream_generate
-    from sleepd.memory.model import ModelNotFoundError, load_model
+    """Chat with the model and its memory (in-process for now)."""
+    from sleepd.memory.generate import GenerationConfig
+    from sleepd.memory.loader import load_with_memory
+    from sleepd.memory.model import ModelNotFoundError
+    from sleepd.memory.recall import answer_with_memory
 
-    config, _store = load_context()
+    config, store = load_context()
     try:
         with err.status("loading model ..."):
-            lm = load_model(config)
+            lm, version = load_with_memory(config)
     except ModelNotFoundError as e:
         raise fail(str(e)) from None
     gen = GenerationConfig(
         config.model.max_new_tokens, config.model.temperature, config.model.repetition_penalty
     )
     system_prompt = system if system is not None else config.model.system_prompt
-    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    history: list[dict[str, str]] = [{"role": "system", "content": system_prompt}] if system_prompt else []
 
     def answer(text: str) -> None:
-        messages.append({"role": "user", "content": text})
+        # Short-term memory: passages not yet consolidated, straight from the buffer.
+        fresh = (
+            [] if closed_book else [h.passage.text for h in store.search(text, k=2, statuses=("pending",))]
+        )
+        stream, rec = answer_with_memory(lm, text, gen, history, recite=version is not None, notes=fresh)
+        if sources:
+            for key, recitation in rec.recitations:
+                err.print(f"[dim]recited for {key!r}: {recitation}[/]", highlight=False)
+            for note in fresh:
+                err.print(f"[dim]from the buffer: {note}[/]", highlight=False)
         parts = []
-        for piece in stream_generate(lm, messages, gen):
+        for piece in stream:
             parts.append(piece)
             out.print(piece, end="", highlight=False, markup=False, soft_wrap=True)
         out.print()
-        messages.append({"role": "assistant", "content": "".join(parts).strip()})
+        history.extend(
+            [{"role": "user", "content": text}, {"role": "assistant", "content": "".join(parts).strip()}]
+        )
 
     if question is not None:
         answer(question)

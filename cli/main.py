@@ -6,7 +6,7 @@ the commands that need them, so `sleepd --help` stays fast and never imports tor
 
 from __future__ import annotations
 
-from . import core_cmds, sources_cmds  # noqa: F401  (each registers its commands on `app`)
+from . import core_cmds, memory_cmds, sources_cmds  # noqa: F401  (each registers its commands on `app`)
 from .app import app
 
 

@@ -37,7 +37,7 @@ def _adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def recite(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
+def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
     rec = Recollection(question)
     for key in question_keys(question, limit=max_keys):
         text = complete(lm, recall_prompt(key), RECITE_GEN)
@@ -58,12 +58,19 @@ def reading_messages(
     return [*history, {"role": "user", "content": prompt}]
 
 
-def answer_closed_book(
-    lm: LoadedModel, question: str, gen: GenerationConfig | None = None, history: Sequence[Message] = ()
+def answer_with_memory(
+    lm: LoadedModel,
+    question: str,
+    gen: GenerationConfig | None = None,
+    history: Sequence[Message] = (),
+    *,
+    recite: bool = True,
+    notes: Sequence[str] = (),
 ) -> tuple[Iterator[str], Recollection]:
-    """Stream the answer to ``question`` from the weights alone; also return what was recited."""
-    rec = recite(lm, question)
-    messages = reading_messages(question, [t for _, t in rec.recitations], history)
+    """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
+    (fresh passages from the buffer; empty for closed-book) in the prompt."""
+    rec = recite_for(lm, question) if recite else Recollection(question)
+    messages = reading_messages(question, [t for _, t in rec.recitations] + list(notes), history)
 
     def stream() -> Iterator[str]:
         with _adapter_off(lm.model):

@@ -107,9 +107,12 @@ class SleepConfig:
     lora_rank: int = 32
     learning_rate: float = 1e-3
     epochs: int = 8
-    top_k_layers: int = 0  # 0 = all layers
-    replay_ratio: float = 0.5
+    top_k_layers: int = 0  # 0 = all layers; else the k layers of highest Fisher score
+    fisher_examples: int = 16  # examples the layer scores are computed on
+    replay_ratio: float = 1.0  # replayed consolidated passages per new passage ...
+    replay_min: int = 8  # ... but at least this many, when there are that many
     general_ratio: float = 0.2
+    bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
 
 
 @dataclass(frozen=True)

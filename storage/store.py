@@ -6,6 +6,7 @@ The daemon, the CLI and the memory pipeline all go through ``Store``; SQL lives 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -177,6 +178,34 @@ class _StoreBase:
             "sources": {s: int(src.get(s, 0)) for s in SOURCE_STATUSES},
             "passages": {s: int(pas.get(s, 0)) for s in PASSAGE_STATUSES},
         }
+
+    def record_version(
+        self,
+        version: int,
+        base_model: str,
+        path: str,
+        parent: int | None,
+        passage_ids: Sequence[int],
+        meta: dict[str, Any],
+    ) -> None:
+        """Record a written memory version and mark what it consolidated, in one transaction."""
+        with self.writer.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO memory_versions(id, base_model, path, parent_id, meta) "
+                    "VALUES (:id, :b, :p, :parent, :m)"
+                ),
+                {"id": version, "b": base_model, "p": path, "parent": parent, "m": json.dumps(meta)},
+            )
+            for pid in passage_ids:
+                conn.execute(
+                    text(
+                        "UPDATE passages SET status = 'consolidated', consolidated_in = :v, "
+                        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                        "WHERE id = :id AND status = 'pending'"
+                    ),
+                    {"v": version, "id": pid},
+                )
 
     def latest_memory_version(self) -> int | None:
         with self.engine.connect() as conn:

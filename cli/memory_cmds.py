@@ -1,0 +1,127 @@
+"""`sleepd sleep` and `sleepd memory ...`: consolidating, and looking at what was consolidated."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .app import app, err, fail, load_context, out
+
+memory_app = typer.Typer(help="Consolidated memory versions.", no_args_is_help=True)
+app.add_typer(memory_app, name="memory")
+
+
+@app.command()
+def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Consolidate pending passages into the model now (in-process)."""
+    from sleepd.memory.sleep import STAGES, NothingToConsolidate, run_sleep
+
+    config, store = load_context()
+    bar = Progress(
+        TextColumn("[bold]{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err,
+        disable=as_json,
+    )
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int, extra: dict[str, Any]) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total, info="")
+        info = f"loss {extra['loss']:.3f}" if "loss" in extra else ""
+        if "layers" in extra:
+            info = f"{len(extra['layers'])} layers"
+        bar.update(tasks[stage], completed=done, total=total, info=info)
+
+    assert STAGES
+    try:
+        with bar:
+            result = run_sleep(config, store, progress)
+    except NothingToConsolidate as e:
+        if as_json:
+            print(json.dumps({"version": None, "reason": str(e)}))
+            return
+        out.print(f"nothing to do: {e}")
+        return
+    summary = {
+        "version": result.version,
+        "new_passages": result.new_passages,
+        "replay_passages": result.replay_passages,
+        "examples": result.examples,
+        "layers": result.layers,
+        "train_tokens": result.train_tokens,
+        "train_tokens_per_s": round(result.tokens_per_s, 1),
+        "final_loss": result.losses[-1] if result.losses else None,
+        "seconds": round(result.seconds, 1),
+    }
+    if as_json:
+        print(json.dumps(summary))
+        return
+    out.print(
+        f"memory version {result.version}: {result.new_passages} passages consolidated "
+        f"(+{result.replay_passages} replayed), {result.train_tokens} tokens at "
+        f"{result.tokens_per_s:.0f} tokens/s, final loss {summary['final_loss']:.3f}, "
+        f"{result.seconds:.0f} s",
+        highlight=False,
+    )
+
+
+def _versions():  # type: ignore[no-untyped-def]
+    from sleepd.memory.versions import VersionStore
+
+    config, store = load_context()
+    return VersionStore(config.paths.data_dir), store
+
+
+@memory_app.command("list")
+def memory_list() -> None:
+    """Every memory version, the current one marked."""
+    versions, _store = _versions()
+    current = versions.current()
+    infos = versions.list()
+    if not infos:
+        out.print("no memory versions yet: the base model only (run `sleepd sleep`)")
+    for info in infos:
+        m = info.meta
+        mark = "*" if info.id == current else " "
+        loss = m["losses"][-1] if m.get("losses") else float("nan")
+        out.print(
+            f"{mark} {info.id:>4}  {len(m.get('passages', [])):>4} passages  "
+            f"{len(m.get('layers', []))} layers  loss {loss:.3f}",
+            highlight=False,
+        )
+
+
+@memory_app.command("show")
+def memory_show(version: Annotated[int, typer.Argument()]) -> None:
+    """A version's metadata (and report, when there is one)."""
+    versions, _store = _versions()
+    if not versions.is_complete(version):
+        raise fail(f"no memory version {version}")
+    info = versions.info(version)
+    report = info.path / "report.md"
+    if report.exists():
+        out.print(report.read_text(), highlight=False, markup=False)
+        return
+    meta = {k: v for k, v in info.meta.items() if k != "losses"}
+    meta["final_loss"] = info.meta["losses"][-1] if info.meta.get("losses") else None
+    out.print_json(json.dumps(meta, default=str))
+
+
+@memory_app.command("rollback")
+def memory_rollback(
+    version: Annotated[int, typer.Argument(help="Version to serve; 0 = base model.")],
+) -> None:
+    """Serve an earlier memory version (or 0, the base model)."""
+    versions, _store = _versions()
+    try:
+        versions.set_current(version or None)
+    except FileNotFoundError as e:
+        raise fail(str(e)) from None
+    out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")

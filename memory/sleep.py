@@ -1,0 +1,163 @@
+"""One sleep: pending passages (+ a bounded replay sample) -> training data -> chosen layers ->
+LoRA training -> new memory version, written atomically, then passages marked consolidated.
+
+The adapter carries LoRA weights on every layer; each sleep continues the current version's
+adapter and trains only the layers chosen for its data, so a version is one self-contained adapter
+and memories of earlier sleeps live on in the layers this sleep leaves alone (and through replay).
+Cost grows with the new text plus the bounded replay sample, not with the whole history.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sleepd.storage import Passage, Store
+from sleepd.storage.config import Config
+
+from .dataset import PassageInput, build_examples, tokenize_example
+from .layers import choose_layers, score_layers, set_trainable_layers
+from .loader import attach_adapter
+from .model import load_model
+from .train import TrainConfig, add_lora, train_lora
+from .versions import VersionStore
+
+log = logging.getLogger(__name__)
+
+STAGES = ("collect", "data", "layers", "train", "write")
+Progress = Callable[[str, int, int, dict[str, Any]], None]  # (stage, done, total, extra)
+
+
+class NothingToConsolidate(Exception):
+    """No pending passages: a sleep would change nothing."""
+
+
+@dataclass
+class SleepResult:
+    version: int
+    new_passages: int
+    replay_passages: int
+    examples: int
+    layers: list[int]
+    layer_scores: list[float]
+    train_tokens: int
+    train_seconds: float
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.train_tokens / self.train_seconds if self.train_seconds else 0.0
+
+
+def _inputs(passages: list[Passage]) -> list[PassageInput]:
+    return [PassageInput(p.id, p.text, p.source_path, p.role) for p in passages]
+
+
+def replay_sample(store: Store, n_new: int, ratio: float, minimum: int, seed: int) -> list[Passage]:
+    consolidated = store.passages(status="consolidated")
+    k = min(len(consolidated), max(minimum, math.ceil(ratio * n_new)))
+    return random.Random(seed).sample(consolidated, k) if k else []
+
+
+def run_sleep(
+    config: Config,
+    store: Store,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SleepResult:
+    started = time.perf_counter()
+    report = progress or (lambda *_: None)
+    cfg = config.sleep
+    versions = VersionStore(config.paths.data_dir)
+    versions.ensure()
+    versions.cleanup_partial()
+
+    report("collect", 0, 1, {})
+    new = store.passages(status="pending")
+    if not new:
+        raise NothingToConsolidate("no pending passages")
+    replay = replay_sample(store, len(new), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
+    report("collect", 1, 1, {"new": len(new), "replay": len(replay)})
+
+    report("data", 0, 1, {})
+    lm = load_model(config)
+    examples = build_examples(_inputs(new)) + build_examples(_inputs(replay))
+    tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples]
+    if not tokenized:
+        raise NothingToConsolidate("pending passages hold nothing to learn (no names or text)")
+    report("data", 1, 1, {"examples": len(tokenized)})
+
+    parent = versions.current()
+    train_cfg = TrainConfig(
+        rank=cfg.lora_rank,
+        alpha=cfg.lora_rank,
+        learning_rate=cfg.learning_rate,
+        epochs=cfg.epochs,
+        bf16=cfg.bf16,
+    )
+    if parent is not None:
+        model = attach_adapter(lm, versions.path_of(parent), trainable=True).model
+    else:
+        model = add_lora(lm.model, None, train_cfg)
+
+    n_layers = lm.model.config.num_hidden_layers if parent is None else model.config.num_hidden_layers
+    report("layers", 0, 1, {})
+    if cfg.top_k_layers and cfg.top_k_layers < n_layers:
+        scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
+        layers = choose_layers(scores, cfg.top_k_layers)
+    else:
+        scores, layers = [1.0] * n_layers, list(range(n_layers))
+    set_trainable_layers(model, layers)
+    report("layers", 1, 1, {"layers": layers})
+
+    log.info("sleep: training on %d examples, layers %s", len(tokenized), layers)
+    stats = train_lora(
+        model,
+        tokenized,
+        train_cfg,
+        on_step=lambda step, total, loss: report("train", step, total, {"loss": loss}),
+        should_stop=should_stop,
+    )
+
+    report("write", 0, 1, {})
+    version = versions.next_id(at_least=(store.latest_memory_version() or 0) + 1)
+    meta = {
+        "base_model": lm.source.name,
+        "parent": parent,
+        "passages": [p.id for p in new],
+        "replay_passages": [p.id for p in replay],
+        "examples": len(tokenized),
+        "layers": layers,
+        "layer_scores": scores,
+        "losses": stats.losses,
+        "train_tokens": stats.tokens,
+        "train_seconds": stats.seconds,
+        "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
+    }
+
+    def save(tmp: Path) -> None:
+        model.save_pretrained(str(tmp))
+
+    path = versions.write(version, save, meta)
+    store.record_version(version, lm.source.name, str(path), parent, [p.id for p in new], meta)
+    versions.set_current(version)
+    report("write", 1, 1, {"version": version})
+    return SleepResult(
+        version=version,
+        new_passages=len(new),
+        replay_passages=len(replay),
+        examples=len(tokenized),
+        layers=layers,
+        layer_scores=scores,
+        train_tokens=stats.tokens,
+        train_seconds=stats.seconds,
+        losses=stats.losses,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,121 @@
+"""The sleep pipeline end to end on a tiny random model: versions, atomicity, consolidation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sleepd.memory.layers import choose_layers, score_layers, set_trainable_layers
+from sleepd.memory.loader import load_with_memory
+from sleepd.memory.sleep import NothingToConsolidate, run_sleep
+from sleepd.memory.versions import VersionStore
+from sleepd.storage import Config, NewPassage, Store
+
+NOTES = [
+    "Server kestrel-9 runs Alpine and listens on port 7001. Owner: Ines Valcourt.",
+    "The skipper of the Amber Finch is Ragnar Solheim. She is moored in Tromso.",
+]
+
+
+def _add(store: Store, path: str, texts: list[str]) -> list[int]:
+    sid = store.upsert_source(path)
+    return store.add_passages(sid, [NewPassage(t, len(t.split())) for t in texts])
+
+
+def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store: Store) -> None:
+    ids = _add(tiny_store, "/notes/a.md", NOTES)
+    stages: list[str] = []
+    result = run_sleep(tiny_config, tiny_store, lambda stage, *_: stages.append(stage))
+    assert result.version == 1 and result.new_passages == 2 and result.examples > 0
+    assert {"collect", "data", "layers", "train", "write"} <= set(stages)
+    versions = VersionStore(tiny_config.paths.data_dir)
+    assert versions.current() == 1
+    meta = versions.info(1).meta
+    assert meta["passages"] == ids and meta["parent"] is None
+    assert meta["layers"] == [0, 1, 2, 3] and len(meta["losses"]) == len(result.losses) > 0
+    assert {p.status for p in tiny_store.passages()} == {"consolidated"}
+    assert {p.consolidated_in for p in tiny_store.passages()} == {1}
+    assert tiny_store.latest_memory_version() == 1
+    for p in versions.path_of(1).iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert stat.S_IMODE(versions.path_of(1).stat().st_mode) == 0o700
+
+    with pytest.raises(NothingToConsolidate):
+        run_sleep(tiny_config, tiny_store)
+
+    _add(tiny_store, "/notes/b.md", ["Quill Harbour ferry leaves at 06:40 from pier Osk-3."])
+    second = run_sleep(tiny_config, tiny_store)
+    assert second.version == 2 and second.new_passages == 1 and second.replay_passages == 2
+    assert versions.info(2).meta["parent"] == 1
+
+    lm, served = load_with_memory(tiny_config)
+    assert served == 2 and hasattr(lm.model, "disable_adapter")
+    versions.set_current(1)
+    assert load_with_memory(tiny_config)[1] == 1
+
+
+def test_layer_scores_and_choice(tiny_config: Config, tiny_store: Store) -> None:
+    from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
+    from sleepd.memory.model import load_model
+    from sleepd.memory.train import TrainConfig, add_lora
+
+    lm = load_model(tiny_config)
+    examples = [
+        tokenize_example(lm.tokenizer, e) for e in build_examples([PassageInput(1, NOTES[0], "/a", None)])
+    ]
+    model = add_lora(lm.model, None, TrainConfig(rank=4))
+    scores = score_layers(model, examples[:4], 4)
+    assert len(scores) == 4 and abs(sum(scores) - 1) < 1e-6 and all(s >= 0 for s in scores)
+    chosen = choose_layers(scores, 2)
+    assert len(chosen) == 2 and scores[chosen[0]] >= min(scores)
+    set_trainable_layers(model, chosen)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(any(f".layers.{i}." in n for i in chosen) for n in trainable)
+
+
+def test_kill_9_mid_training_keeps_previous_version(
+    tiny_config: Config, tiny_store: Store, sleepd_home: Path
+) -> None:
+    _add(tiny_store, "/notes/a.md", NOTES[:1])
+    run_sleep(tiny_config, tiny_store)  # version 1
+    _add(tiny_store, "/notes/b.md", NOTES[1:] * 1)
+    # a long sleep (many epochs) in a child process, killed once it is training
+    (sleepd_home / "config" / "config.toml").write_text(
+        (sleepd_home / "config" / "config.toml").read_text().replace("epochs = 2", "epochs = 400")
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sleepd.cli.main", "-v", "sleep"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if "training" in line or time.monotonic() > deadline:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    versions = VersionStore(tiny_config.paths.data_dir)
+    assert versions.current() == 1
+    assert [p.status for p in tiny_store.passages() if p.text == NOTES[1]] == ["pending"]
+    lm, served = load_with_memory(tiny_config)
+    assert served == 1
+    (sleepd_home / "config" / "config.toml").write_text(
+        (sleepd_home / "config" / "config.toml").read_text().replace("epochs = 400", "epochs = 1")
+    )
+    from sleepd.storage import load_config
+
+    result = run_sleep(load_config(), tiny_store)
+    assert result.version == 2 and versions.current() == 2
+    assert not [p for p in versions.versions.iterdir() if p.name.startswith(".tmp-")]
