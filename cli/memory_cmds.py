@@ -125,3 +125,57 @@ def memory_rollback(
     except FileNotFoundError as e:
         raise fail(str(e)) from None
     out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")
+
+
+@app.command("eval")
+def eval_(
+    docs: Annotated[str, typer.Option("--docs", help="Folder of notes to learn.")],
+    questions: Annotated[str, typer.Option("--questions", help="questions.json: [{q, a, source}].")],
+    general: Annotated[str | None, typer.Option("--general", help="General questions: [{q, a}].")] = None,
+    batches: Annotated[int, typer.Option("--batches", help="Sleep after each of N batches.")] = 1,
+    no_baselines: Annotated[
+        bool, typer.Option("--no-baselines", help="Skip the naive LoRA baseline.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure memory on a question set, in a throwaway SLEEPD_HOME (your memory is untouched)."""
+    from pathlib import Path
+
+    from sleepd.memory.eval_run import run_eval
+    from sleepd.memory.evaluate import load_questions
+
+    config, _store = load_context()
+    if batches < 1:
+        raise fail("--batches must be at least 1")
+    try:
+        qs = load_questions(Path(questions))
+        gq = load_questions(Path(general)) if general else None
+    except (OSError, ValueError, KeyError) as e:
+        raise fail(f"cannot read questions: {e}") from None
+    if not Path(docs).is_dir():
+        raise fail(f"not a folder: {docs}")
+    result = run_eval(
+        config,
+        Path(docs),
+        qs,
+        gq,
+        batches,
+        baselines=not no_baselines,
+        log=lambda m: err.print(f"[dim]{m}[/]"),
+    )
+    if as_json:
+        print(json.dumps(result))
+        return
+    out.print(f"questions     {result['questions']}")
+    out.print(f"ceiling       {result['ceiling']:.2f}")
+    out.print(f"no memory     {result['before']:.2f}")
+    out.print(f"after sleeps  {result['after']:.2f}")
+    for key, value in result["baselines"].items():
+        out.print(f"baseline {key:<12} {value:.2f}")
+    if result["general_kept"] is not None:
+        out.print(f"general kept  {result['general_kept']:.2f} of {result['general_base_correct']}")
+    out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
+    out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
+    out.print("retention (row: batch, column: after sleep j)")
+    for i, row in enumerate(result["retention"]):
+        out.print(f"  {i + 1}: " + "  ".join("  -  " if v is None else f"{v:.2f}" for v in row))

@@ -51,10 +51,17 @@ def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollectio
 def reading_messages(
     question: str, recitations: Sequence[str], history: Sequence[Message] = ()
 ) -> list[Message]:
+    """The prompt that reads notes to answer; also the ceiling's prompt, so the two compare.
+
+    Of the formats measured on the devset with the note in the prompt (bundled 135M model), a
+    quoted note followed by the question and "Answer in one short sentence." read best: 76%,
+    against 64% for "<note> Answer using the text above: <q>" and 21-31% with the note in the
+    system prompt.
+    """
     if not recitations:
         return [*history, {"role": "user", "content": question}]
     notes = "\n\n".join(dict.fromkeys(recitations))
-    prompt = f"{notes}\n\nAnswer using the text above: {question}"
+    prompt = f'Here is a note:\n"""\n{notes}\n"""\nQuestion: {question}\nAnswer in one short sentence.'
     return [*history, {"role": "user", "content": prompt}]
 
 

@@ -46,7 +46,12 @@ StepCallback = Callable[[int, int, float], None]  # (step, total steps, loss)
 
 
 def add_lora(model: Any, layers: Sequence[int] | None, cfg: TrainConfig) -> Any:
+    import warnings
+
     from peft import LoraConfig, get_peft_model
+
+    # peft calls a transformers API deprecated in v5; the warning is theirs, not actionable here
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
     lora = LoraConfig(
         r=cfg.rank,

@@ -1,0 +1,63 @@
+"""Memory benchmark: `sleepd eval` on the devset with the general probe, written to bench/results/.
+
+Usage: .venv/bin/python bench/memory.py [--batches 1] [--no-baselines]
+Prints the eval table and writes bench/results/memory.md and memory.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared" / "bench"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=1)
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args()
+
+    from sleepd.memory.eval_run import run_eval
+    from sleepd.memory.evaluate import load_questions
+    from sleepd.storage import load_config
+
+    config = load_config()
+    result = run_eval(
+        config,
+        SHARED / "devset" / "docs",
+        load_questions(SHARED / "devset" / "questions.json"),
+        load_questions(SHARED / "general" / "probe.json"),
+        batches=args.batches,
+        baselines=not args.no_baselines,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    rows = [
+        ("ceiling (note in prompt)", result["ceiling"]),
+        ("no memory", result["before"]),
+        *[(f"baseline: {k}", v) for k, v in result["baselines"].items()],
+        (f"sleepd after {args.batches} sleep(s), closed-book", result["after"]),
+    ]
+    table = ["| recipe | closed-book recall |", "|---|---|"]
+    table += [f"| {name} | {value:.0%} |" for name, value in rows]
+    table += [
+        "",
+        f"- after / ceiling: {result['after'] / result['ceiling']:.2f}" if result["ceiling"] else "",
+        f"- general answers kept: {result['general_kept']}",
+        f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s",
+        f"- sleep time: {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k tokens of new text",
+        f"- retention matrix: {result['retention']}",
+    ]
+    text = "\n".join(table)
+    print(text)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"memory-b{args.batches}.md").write_text(text + "\n")
+    (out / f"memory-b{args.batches}.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""`sleepd eval`: a whole memory experiment in a throwaway SLEEPD_HOME.
+
+Ingest the docs in N batches with a sleep after each, and measure, in the same run: the ceiling
+(relevant note in the prompt), closed-book recall before and after each sleep for each batch (the
+retention matrix), the share of the base model's correct general answers still correct through the
+same closed-book chat path, sleep time and training speed, and two baselines: no memory, and naive
+LoRA on the raw text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sleepd.storage import Config, Paths, Store, open_engine
+
+from .evaluate import Question, ceiling, closed_book, share, source_text
+
+Log = Callable[[str], None]
+
+
+def _throwaway_config(base: Config, root: Path) -> Config:
+    paths = Paths(root / "config", root / "data", root / "state", root / "run")
+    paths.ensure()
+    # Reuse the caller's converted model: converting again would only cost time.
+    model = dataclasses.replace(base.model, cache_dir=str(base.model_cache_dir))
+    return dataclasses.replace(base, paths=paths, model=model)
+
+
+def split_batches(files: list[Path], n: int) -> list[list[Path]]:
+    """Round-robin, so each batch mixes the folders and formats of the whole set."""
+    return [files[i::n] for i in range(n)]
+
+
+def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: list[Question]) -> float:
+    """Baseline: LoRA on the raw note text (10 epochs), then plain closed-book answers."""
+    from .dataset import Example, Tokenized, tokenize_example
+    from .model import load_model
+    from .train import TrainConfig, add_lora, train_lora
+
+    lm = load_model(config)
+    texts = [source_text(docs, str(f.relative_to(docs))) for f in files]
+    items: list[Tokenized] = [tokenize_example(lm.tokenizer, Example("", t, None, "raw")) for t in texts if t]
+    model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
+    train_lora(
+        model, items, TrainConfig(epochs=10, learning_rate=config.sleep.learning_rate, bf16=config.sleep.bf16)
+    )
+    lm.model = model
+    return share(closed_book(lm, questions, recite=False))
+
+
+def run_eval(
+    base_config: Config,
+    docs: Path,
+    questions: list[Question],
+    general: list[Question] | None = None,
+    batches: int = 1,
+    baselines: bool = True,
+    log: Log = lambda _m: None,
+) -> dict[str, Any]:
+    from sleepd.daemon.ingest import make_ingestor
+
+    from .loader import load_with_memory
+    from .model import load_model
+    from .sleep import run_sleep
+
+    docs = docs.resolve()
+    root = Path(tempfile.mkdtemp(prefix="sleepd-eval-"))
+    config = _throwaway_config(base_config, root)
+    store = Store(open_engine(config))
+    ingestor = make_ingestor(store, config)
+    files = sorted(p for p in docs.rglob("*") if p.is_file())
+    groups = split_batches(files, batches)
+    batch_of = {str(f.relative_to(docs)): i for i, g in enumerate(groups) for f in g}
+    by_batch = [[q for q in questions if batch_of.get(q.source) == i] for i in range(batches)]
+
+    base = load_model(config)
+    log("ceiling ...")
+    ceiling_hits = ceiling(base, questions, docs)
+    log("no memory ...")
+    before_hits = closed_book(base, questions, recite=False)
+    general_base = [
+        q for q, h in zip(general or [], closed_book(base, general or [], recite=False), strict=True) if h
+    ]
+
+    retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
+    sleep_seconds, tokens, train_seconds, new_tokens = [], 0, 0.0, 0
+    lm = base
+    for j, group in enumerate(groups):
+        for f in group:
+            ingestor.ingest_file(str(f))
+        new_tokens += sum(p.token_count for p in store.passages(status="pending"))
+        log(f"sleep {j + 1}/{batches} ...")
+        t0 = time.perf_counter()
+        result = run_sleep(config, store)
+        sleep_seconds.append(time.perf_counter() - t0)
+        tokens += result.train_tokens
+        train_seconds += result.train_seconds
+        lm, _v = load_with_memory(config)
+        for i in range(j + 1):
+            retention[i][j] = share(closed_book(lm, by_batch[i]))
+            log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")
+    log("after ...")
+    after = share(closed_book(lm, questions))
+    general_kept = share(closed_book(lm, general_base)) if general_base else None
+    out: dict[str, Any] = {
+        "questions": len(questions),
+        "ceiling": share(ceiling_hits),
+        "before": share(before_hits),
+        "after": after,
+        "retention": retention,
+        "general_kept": general_kept,
+        "general_base_correct": len(general_base),
+        "sleep_seconds": sleep_seconds,
+        "sleep_seconds_per_1k_new_tokens": sum(sleep_seconds) / max(1, new_tokens) * 1000,
+        "train_tokens_per_s": tokens / train_seconds if train_seconds else 0.0,
+        "baselines": {"no_memory": share(before_hits)},
+        "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
+    }
+    if baselines:
+        log("naive LoRA baseline ...")
+        out["baselines"]["naive_lora"] = naive_lora_recall(config, docs, files, questions)
+    return out

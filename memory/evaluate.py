@@ -1,0 +1,74 @@
+"""Measuring memory: ceiling, closed-book recall, retention across sleeps, general ability kept.
+
+An answer counts when it contains the gold string, case-insensitively. Evaluation questions are only
+ever asked, never written into training data: the sleep pipeline reads passages, not this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .generate import GenerationConfig, generate
+from .model import LoadedModel
+from .recall import _adapter_off, answer_with_memory, reading_messages
+
+EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
+
+
+@dataclass(frozen=True)
+class Question:
+    q: str
+    a: str
+    source: str = ""  # path relative to the docs dir
+
+
+def load_questions(path: Path) -> list[Question]:
+    raw = json.loads(Path(path).read_text())
+    return [Question(item["q"], str(item["a"]), item.get("source", "")) for item in raw]
+
+
+def hit(answer: str, gold: str) -> bool:
+    return gold.lower() in answer.lower()
+
+
+def source_text(docs: Path, source: str) -> str:
+    """The note a question is about, as the model would read it (parsed, not raw JSONL)."""
+    from sleepd.daemon.parsers import Parsed, parse_bytes
+
+    path = docs / source
+    parsed = parse_bytes(path.read_bytes(), path.suffix)
+    if not isinstance(parsed, Parsed):
+        return ""
+    return "\n\n".join(u.text for u in parsed.units)
+
+
+def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[bool]:
+    """The same model with the one relevant note in its prompt."""
+    with _adapter_off(lm.model):
+        return [
+            hit(generate(lm, reading_messages(q.q, [source_text(docs, q.source)]), EVAL_GEN), q.a)
+            for q in questions
+        ]
+
+
+def closed_book(
+    lm: LoadedModel,
+    questions: Sequence[Question],
+    recite: bool = True,
+    on_each: Callable[[], None] | None = None,
+) -> list[bool]:
+    """Answers from the weights alone: recite, then read; nothing from the buffer."""
+    hits = []
+    for q in questions:
+        stream, _rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite)
+        hits.append(hit("".join(stream), q.a))
+        if on_each:
+            on_each()
+    return hits
+
+
+def share(hits: Sequence[bool]) -> float:
+    return sum(hits) / len(hits) if hits else 0.0
