@@ -17,7 +17,7 @@ app.add_typer(memory_app, name="memory")
 @app.command()
 def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Consolidate pending passages into the model now (in-process)."""
-    from sleepd.memory.sleep import STAGES, NothingToConsolidate, run_sleep
+    from sleepd.memory.sleep import STAGES, GateRejected, NothingToConsolidate, run_sleep
 
     config, store = load_context()
     bar = Progress(
@@ -43,6 +43,12 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
     try:
         with bar:
             result = run_sleep(config, store, progress)
+    except GateRejected as e:
+        if as_json:
+            print(json.dumps({"version": None, "rejected": str(e)}))
+            return
+        out.print(f"[yellow]sleep rejected:[/] {e}; the previous memory is still served")
+        return
     except NothingToConsolidate as e:
         if as_json:
             print(json.dumps({"version": None, "reason": str(e)}))

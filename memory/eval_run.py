@@ -102,11 +102,15 @@ def run_eval(
         tokens += result.train_tokens
         train_seconds += result.train_seconds
         lm, _v = load_with_memory(config)
+        last_hits: list[bool] = []
         for i in range(j + 1):
-            retention[i][j] = share(closed_book(lm, by_batch[i]))
+            hits = closed_book(lm, by_batch[i])
+            retention[i][j] = share(hits)
+            last_hits += hits
             log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")
-    log("after ...")
-    after = share(closed_book(lm, questions))
+    # After the last sleep every batch was just measured; only questions outside all batches remain.
+    unassigned = [q for q in questions if q.source not in batch_of]
+    after = share(last_hits + closed_book(lm, unassigned))
     general_kept = share(closed_book(lm, general_base)) if general_base else None
     out: dict[str, Any] = {
         "questions": len(questions),

@@ -22,20 +22,25 @@ from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config
 
 from .dataset import PassageInput, build_examples, tokenize_example
+from .gate import run_gate
 from .layers import choose_layers, score_layers, set_trainable_layers
 from .loader import attach_adapter
-from .model import load_model
+from .model import LoadedModel, load_model
 from .train import TrainConfig, add_lora, train_lora
 from .versions import VersionStore
 
 log = logging.getLogger(__name__)
 
-STAGES = ("collect", "data", "layers", "train", "write")
+STAGES = ("collect", "data", "layers", "train", "gate", "write")
 Progress = Callable[[str, int, int, dict[str, Any]], None]  # (stage, done, total, extra)
 
 
 class NothingToConsolidate(Exception):
     """No pending passages: a sleep would change nothing."""
+
+
+class GateRejected(Exception):
+    """The new version failed the gate; the previous one stays current, passages stay pending."""
 
 
 @dataclass
@@ -126,6 +131,15 @@ def run_sleep(
         should_stop=should_stop,
     )
 
+    report("gate", 0, 1, {})
+    verdict = run_gate(
+        LoadedModel(model, lm.tokenizer, lm.source), new, cfg.gate_min_recall, cfg.gate_max_intrusion
+    )
+    report("gate", 1, 1, {"recall": verdict.recall, "intrusion": verdict.intrusion})
+    if not verdict.passed:
+        log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
+        raise GateRejected(verdict.reason)
+
     report("write", 0, 1, {})
     version = versions.next_id(at_least=(store.latest_memory_version() or 0) + 1)
     meta = {
@@ -139,6 +153,7 @@ def run_sleep(
         "losses": stats.losses,
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
+        "gate": {"recall": verdict.recall, "intrusion": verdict.intrusion},
         "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
     }
 

@@ -46,13 +46,18 @@ class Paths:
         if home:
             root = Path(home).expanduser().resolve()
             return cls(root / "config", root / "data", root / "state", root / "run")
+        import warnings
+
         import platformdirs  # imported here: only needed without SLEEPD_HOME
 
+        with warnings.catch_warnings():  # no XDG_RUNTIME_DIR: platformdirs warns, then uses /tmp
+            warnings.simplefilter("ignore")
+            runtime = Path(platformdirs.user_runtime_dir(APP_NAME))
         return cls(
             Path(platformdirs.user_config_dir(APP_NAME)),
             Path(platformdirs.user_data_dir(APP_NAME)),
             Path(platformdirs.user_state_dir(APP_NAME)),
-            Path(platformdirs.user_runtime_dir(APP_NAME)),
+            runtime,
         )
 
     def ensure(self) -> None:
@@ -112,6 +117,8 @@ class SleepConfig:
     replay_ratio: float = 1.0  # replayed consolidated passages per new passage ...
     replay_min: int = 8  # ... but at least this many, when there are that many
     general_ratio: float = 0.2
+    gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
+    gate_max_intrusion: float = 0.25  # reject if memory intrudes on more general questions
     bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
 
 

@@ -119,3 +119,21 @@ def test_kill_9_mid_training_keeps_previous_version(
     result = run_sleep(load_config(), tiny_store)
     assert result.version == 2 and versions.current() == 2
     assert not [p for p in versions.versions.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_gate_rejection_keeps_old_version_and_pending(
+    tiny_config: Config, tiny_store: Store, sleepd_home: Path
+) -> None:
+    from sleepd.memory.sleep import GateRejected
+    from sleepd.storage import load_config
+
+    _add(tiny_store, "/notes/a.md", NOTES[:1])
+    run_sleep(tiny_config, tiny_store)
+    _add(tiny_store, "/notes/b.md", NOTES[1:])
+    cfg_file = sleepd_home / "config" / "config.toml"
+    cfg_file.write_text(cfg_file.read_text() + "gate_max_intrusion = -1.0\n")
+    with pytest.raises(GateRejected, match="general drift"):
+        run_sleep(load_config(), tiny_store)
+    versions = VersionStore(tiny_config.paths.data_dir)
+    assert versions.current() == 1 and versions.ids() == [1]
+    assert [p.status for p in tiny_store.passages() if p.text == NOTES[1]] == ["pending"]
