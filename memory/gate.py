@@ -3,48 +3,46 @@
 - recall probe: for a sample of the new passages, the adapted model is asked to recite each by its
   first key; a recitation counts when it holds at least half of the passage's names and numbers.
   (Reported, and a floor in config: a sleep that learned nothing is not worth switching to.)
-- intrusion: general questions go through the same closed-book path as chat; the share for which
-  the memory injects a recitation is the drift of general ability (reading runs with the adapter
-  off, so a recitation is the only way a memory can change a general answer).
+- general kept: general questions with known answers go through the same closed-book path as chat;
+  of those the base model answers right, the share still answered right with the new memory.
+  (Reading runs with the adapter off, so a memory can only change a general answer through a
+  recitation it injects: a small model often echoes an unknown key back, so counting injected
+  recitations overstates the harm; counting wrong answers does not.)
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sleepd.storage import Passage
 
 from .dataset import recall_prompt
-from .generate import complete
+from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
-from .recall import RECITE_GEN, recite_for
+from .recall import RECITE_GEN, _adapter_off, _facts, answer_with_memory
 from .subjects import passage_keys
 
 GENERAL_PROBES = (
-    "What is the capital of France?",
-    "How many days are in a week?",
-    "Who wrote Romeo and Juliet?",
-    "What is the largest ocean on Earth?",
-    "What gas do plants take in from the air?",
-    "How many legs does a spider have?",
-    "What is the freezing point of water in Celsius?",
-    "Which planet is closest to the Sun?",
+    ("What is the capital of France?", "Paris"),
+    ("How many days are in a week?", "seven"),
+    ("Who wrote Romeo and Juliet?", "Shakespeare"),
+    ("What is the largest ocean on Earth?", "Pacific"),
+    ("What gas do plants take in from the air?", "carbon dioxide"),
+    ("How many legs does a spider have?", "eight"),
+    ("What is the capital of Japan?", "Tokyo"),
+    ("Which planet is known as the Red Planet?", "Mars"),
 )
+PROBE_GEN = GenerationConfig(max_new_tokens=40, temperature=0.0, repetition_penalty=1.1)
 
 
 @dataclass(frozen=True)
 class GateResult:
     recall: float
-    intrusion: float
+    general_kept: float
     passed: bool
     reason: str
-
-
-def _facts(text: str) -> set[str]:
-    return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
 
 
 def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, seed: int = 0) -> float:
@@ -61,16 +59,37 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
     return ok / len(probes)
 
 
-def run_gate(lm: LoadedModel, new: Sequence[Passage], min_recall: float, max_intrusion: float) -> GateResult:
+def general_kept(lm: LoadedModel) -> float:
+    """Share of the base model's right general answers still right through the memory path."""
+    from .evaluate import hit
+
+    with _adapter_off(lm.model):
+        base_right = [
+            (q, a)
+            for q, a in GENERAL_PROBES
+            if hit(generate(lm, [{"role": "user", "content": q}], PROBE_GEN), a)
+        ]
+    if not base_right:
+        return 1.0
+    kept = 0
+    for q, a in base_right:
+        stream, _rec = answer_with_memory(lm, q, PROBE_GEN)
+        kept += hit("".join(stream), a)
+    return kept / len(base_right)
+
+
+def run_gate(
+    lm: LoadedModel, new: Sequence[Passage], min_recall: float, min_general_kept: float
+) -> GateResult:
     recall = recall_probe(lm, new)
-    intrusion = sum(bool(recite_for(lm, q).recitations) for q in GENERAL_PROBES) / len(GENERAL_PROBES)
-    if intrusion > max_intrusion:
+    kept = general_kept(lm)
+    if kept < min_general_kept:
         return GateResult(
             recall,
-            intrusion,
+            kept,
             False,
-            f"general drift: memory intruded on {intrusion:.0%} of general questions",
+            f"general ability: {kept:.0%} of general answers kept, below {min_general_kept:.0%}",
         )
     if recall < min_recall:
-        return GateResult(recall, intrusion, False, f"recall probe {recall:.0%} below {min_recall:.0%}")
-    return GateResult(recall, intrusion, True, "ok")
+        return GateResult(recall, kept, False, f"recall probe {recall:.0%} below {min_recall:.0%}")
+    return GateResult(recall, kept, True, "ok")

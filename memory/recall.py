@@ -2,8 +2,10 @@
 
 1. The question's keys (``subjects.question_keys``) are turned into recall prompts, and the adapted
    model recites what it remembers for each: this is the memory in the weights speaking.
-2. A recitation that does not mention its key is dropped (the model recites *something* for any
-   key; a recitation about a key it never learned rarely names that key).
+2. A recitation is kept only if it names its key and a second phrasing of the recall prompt
+   recites the same facts: a learned note comes back the same however it is asked for, while for
+   a key it never learned the model free-associates ("The Earth is a planet ..." / "The planet
+   Mars ..."), and often echoes the key.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
 Nothing from the buffer is used.
@@ -12,6 +14,7 @@ Nothing from the buffer is used.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +40,23 @@ def _adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
+def _facts(text: str) -> set[str]:
+    """Names and numbers of a text: what two recitations of one note must share."""
+    return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
+
+
+def consistent(first: str, second: str) -> bool:
+    a, b = _facts(first), _facts(second)
+    if not a or not b:
+        return first.strip().lower() == second.strip().lower()
+    return len(a & b) >= 0.5 * min(len(a), len(b))
+
+
 def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
     rec = Recollection(question)
     for key in question_keys(question, limit=max_keys):
-        text = complete(lm, recall_prompt(key), RECITE_GEN)
-        if key.lower() in text.lower():
+        text = complete(lm, recall_prompt(key, 0), RECITE_GEN)
+        if key.lower() in text.lower() and consistent(text, complete(lm, recall_prompt(key, 1), RECITE_GEN)):
             rec.recitations.append((key, text))
         else:
             rec.dropped.append((key, text))

@@ -133,9 +133,9 @@ def run_sleep(
 
     report("gate", 0, 1, {})
     verdict = run_gate(
-        LoadedModel(model, lm.tokenizer, lm.source), new, cfg.gate_min_recall, cfg.gate_max_intrusion
+        LoadedModel(model, lm.tokenizer, lm.source), new, cfg.gate_min_recall, cfg.gate_min_general_kept
     )
-    report("gate", 1, 1, {"recall": verdict.recall, "intrusion": verdict.intrusion})
+    report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
         log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
         raise GateRejected(verdict.reason)
@@ -153,7 +153,7 @@ def run_sleep(
         "losses": stats.losses,
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
-        "gate": {"recall": verdict.recall, "intrusion": verdict.intrusion},
+        "gate": {"recall": verdict.recall, "general_kept": verdict.general_kept},
         "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
     }
 

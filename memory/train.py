@@ -24,7 +24,8 @@ class TrainConfig:
     alpha: int = 32
     learning_rate: float = 1e-3
     epochs: int = 8
-    row_tokens: int = 1024
+    row_tokens: int = 1024  # upper bound; small sleeps use shorter rows (see rows_of)
+    min_rows_per_epoch: int = 8
     bf16: bool = True
     seed: int = 0
     warmup_steps: int = 4
@@ -77,8 +78,12 @@ def train_lora(
     rng = random.Random(cfg.seed)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
-    # rows are re-packed every epoch from shuffled examples
-    rows_per_epoch = len(pack(list(examples), cfg.row_tokens))
+    # Rows are re-packed every epoch from shuffled examples. A small sleep (two notes) would fit in
+    # one row and get one optimizer step per epoch: too few to learn anything, so rows shrink until
+    # an epoch has at least min_rows_per_epoch of them (same tokens, more steps).
+    epoch_tokens = sum(len(e.input_ids) for e in examples)
+    row_tokens = max(1, min(cfg.row_tokens, epoch_tokens // cfg.min_rows_per_epoch))
+    rows_per_epoch = len(pack(list(examples), row_tokens))
     total = max(1, rows_per_epoch * cfg.epochs)
 
     def lr_at(step: int) -> float:  # linear warm-up, cosine decay to 10%
@@ -95,7 +100,7 @@ def train_lora(
     for _epoch in range(cfg.epochs):
         order = list(examples)
         rng.shuffle(order)
-        for row in pack(order, cfg.row_tokens):
+        for row in pack(order, row_tokens):
             if should_stop and should_stop():
                 raise InterruptedError("training stopped")
             ids = torch.tensor([row.input_ids])  # [1, T]

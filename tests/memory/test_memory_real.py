@@ -34,7 +34,7 @@ def test_note_recalled_closed_book_after_sleep(real_model_home: Path, tmp_path: 
     assert "Valcourt" not in before
 
     result = json.loads(sleepd("sleep", "--json").stdout)
-    assert result["version"] == 1 and result["new_passages"] == 2
+    assert result.get("version") == 1 and result["new_passages"] == 2, result
 
     after = sleepd("chat", "--closed-book", "--sources", question)
     assert "Valcourt" in after.stdout, (after.stdout, after.stderr[-1500:])

@@ -131,8 +131,8 @@ def test_gate_rejection_keeps_old_version_and_pending(
     run_sleep(tiny_config, tiny_store)
     _add(tiny_store, "/notes/b.md", NOTES[1:])
     cfg_file = sleepd_home / "config" / "config.toml"
-    cfg_file.write_text(cfg_file.read_text() + "gate_max_intrusion = -1.0\n")
-    with pytest.raises(GateRejected, match="general drift"):
+    cfg_file.write_text(cfg_file.read_text() + "gate_min_general_kept = 2.0\n")
+    with pytest.raises(GateRejected, match="general ability"):
         run_sleep(load_config(), tiny_store)
     versions = VersionStore(tiny_config.paths.data_dir)
     assert versions.current() == 1 and versions.ids() == [1]
