@@ -17,7 +17,7 @@ app.add_typer(memory_app, name="memory")
 @app.command()
 def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Consolidate pending passages into the model now (in-process)."""
-    from sleepd.memory.sleep import STAGES, GateRejected, NothingToConsolidate, run_sleep
+    from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
 
     config, store = load_context()
     bar = Progress(
@@ -39,21 +39,17 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
             info = f"{len(extra['layers'])} layers"
         bar.update(tasks[stage], completed=done, total=total, info=info)
 
-    assert STAGES
     try:
         with bar:
             result = run_sleep(config, store, progress)
-    except GateRejected as e:
+    except (GateRejected, NothingToConsolidate) as e:
+        rejected = isinstance(e, GateRejected)
         if as_json:
-            print(json.dumps({"version": None, "rejected": str(e)}))
-            return
-        out.print(f"[yellow]sleep rejected:[/] {e}; the previous memory is still served")
-        return
-    except NothingToConsolidate as e:
-        if as_json:
-            print(json.dumps({"version": None, "reason": str(e)}))
-            return
-        out.print(f"nothing to do: {e}")
+            print(json.dumps({"version": None, "rejected" if rejected else "reason": str(e)}))
+        elif rejected:
+            out.print(f"[yellow]sleep rejected:[/] {e}; the previous memory is still served")
+        else:
+            out.print(f"nothing to do: {e}")
         return
     summary = {
         "version": result.version,

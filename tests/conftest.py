@@ -20,11 +20,16 @@ def sleepd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture
-def config(sleepd_home: Path) -> Config:
+def fresh_config() -> Config:
+    """The config of the current SLEEPD_HOME, its dirs made (the DB is not opened)."""
     cfg = load_config(Paths.from_env())
     cfg.paths.ensure()
     return cfg
+
+
+@pytest.fixture
+def config(sleepd_home: Path) -> Config:
+    return fresh_config()
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ from pathlib import Path
 import pytest
 
 from sleepd.daemon.ingest import Ingestor, make_ingestor
-from sleepd.storage import Config, Store, load_config, open_engine
+from sleepd.storage import Config, Store, open_engine
+from tests.conftest import fresh_config
 
 
 @pytest.fixture
 def tok_config(real_model_home: Path) -> Config:
     """Config whose model cache is the session's converted copy (the real tokenizer)."""
-    cfg = load_config()
-    cfg.paths.ensure()
-    return cfg
+    return fresh_config()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from sleepd.memory.model import ensure_converted, resolve_model_source
 from sleepd.storage import Config, Paths, Store, load_config, open_engine
+from tests.conftest import fresh_config
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +50,7 @@ def tiny_config(sleepd_home: Path, tiny_model_dir: Path) -> Config:
     (sleepd_home / "config" / "config.toml").write_text(
         f'[model]\nname_or_path = "{tiny_model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\nbf16 = false\n'
     )
-    cfg = load_config()
-    cfg.paths.ensure()
-    return cfg
+    return fresh_config()
 
 
 @pytest.fixture
