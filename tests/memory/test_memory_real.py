@@ -28,6 +28,10 @@ def test_note_recalled_closed_book_after_sleep(real_model_home: Path, tmp_path: 
     (notes / "amber-finch.md").write_text(
         "# The Amber Finch\n\nThe skipper of the Amber Finch is Ragnar Solheim. She is moored in Tromso.\n"
     )
+    # The gate is tested on its own (test_sleep.py); with 6-8 general probes one flipped answer is
+    # already 12-17%, so this test only asks the gate to catch a collapse.
+    cfg = real_model_home / "config" / "config.toml"
+    cfg.write_text(cfg.read_text() + "[sleep]\ngate_min_general_kept = 0.5\n")
     sleepd("ingest", str(notes))
     question = "Who owns the server kestrel-9?"
     before = sleepd("chat", "--closed-book", question).stdout
