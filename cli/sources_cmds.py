@@ -49,7 +49,7 @@ def _print_summary(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _ingest(paths: list[str], kind: str) -> None:
-    from sleepd.daemon.ingest import IngestReport, Outcome, make_ingestor
+    from sleepd.daemon.ingest import IngestReport, Outcome, make_ingestor, watch_covering
 
     config, store = load_context()
     with err.status("loading tokenizer ..."):
@@ -61,11 +61,7 @@ def _ingest(paths: list[str], kind: str) -> None:
             path = os.path.abspath(os.path.expanduser(raw))
             task = bar.add_task(os.path.basename(path) or path, total=None, current="")
             if os.path.isdir(path):
-                watch = max(
-                    (w for w in watches if path == w.path or path.startswith(w.path + os.sep)),
-                    key=lambda w: len(w.path),
-                    default=None,
-                )
+                watch = watch_covering(watches, path)
                 report.merge(
                     ingestor.sync_folder(
                         path,

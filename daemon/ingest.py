@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -247,6 +247,12 @@ class Ingestor:
 
 
 FORBIDDEN_ROOTS = ("/proc", "/sys", "/dev", "/run")
+
+
+def watch_covering(watches: Iterable[Watch], path: str) -> Watch | None:
+    """The innermost watched folder that holds ``path`` (or is it)."""
+    inside = [w for w in watches if path == w.path or path.startswith(w.path + os.sep)]
+    return max(inside, key=lambda w: len(w.path), default=None)
 
 
 def check_watchable(path: str) -> str:

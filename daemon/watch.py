@@ -26,7 +26,7 @@ from watchdog.observers import Observer
 from sleepd.storage import Store
 from sleepd.storage.sources import Watch
 
-from .ingest import Ingestor, IngestReport, Outcome
+from .ingest import Ingestor, IngestReport, Outcome, watch_covering
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ class FolderWatcher:
 
     def _watch_for(self, path: str) -> Watch | None:
         with self._lock:
-            candidates = [w for p, w in self._watches.items() if path == p or path.startswith(p + os.sep)]
-        return max(candidates, key=lambda w: len(w.path), default=None)
+            watches = list(self._watches.values())
+        return watch_covering(watches, path)
 
     def _run(self) -> None:
         for watch in list(self._watches.values()):

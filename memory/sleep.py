@@ -112,7 +112,7 @@ def run_sleep(
     else:
         model = add_lora(lm.model, None, train_cfg)
 
-    n_layers = lm.model.config.num_hidden_layers if parent is None else model.config.num_hidden_layers
+    n_layers = lm.model.config.num_hidden_layers  # the base model's; the adapter wraps it
     report("layers", 0, 1, {})
     if cfg.top_k_layers and cfg.top_k_layers < n_layers:
         scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
