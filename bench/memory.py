@@ -26,6 +26,7 @@ def main() -> None:
     from sleepd.storage import load_config
 
     config = load_config()
+    trace: list[dict] = []
     result = run_eval(
         config,
         SHARED / "devset" / "docs",
@@ -34,6 +35,7 @@ def main() -> None:
         batches=args.batches,
         baselines=not args.no_baselines,
         log=lambda m: print(m, file=sys.stderr, flush=True),
+        trace=trace,
     )
     rows = [
         ("ceiling (note in prompt)", result["ceiling"]),
@@ -57,6 +59,8 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / f"memory-b{args.batches}.md").write_text(text + "\n")
     (out / f"memory-b{args.batches}.json").write_text(json.dumps(result, indent=2))
+    # per-question record of the last sleep's answers: what was recited, kept, dropped
+    (out / f"memory-b{args.batches}-trace.json").write_text(json.dumps(trace, indent=1))
 
 
 if __name__ == "__main__":

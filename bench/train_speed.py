@@ -33,14 +33,17 @@ def main() -> None:
         if isinstance(parsed, Parsed):
             passages.append(PassageInput(i, "\n\n".join(u.text for u in parsed.units), str(path), None))
     config = load_config()
+    import torch
+
     variants = [
-        ("fp32, all 30 layers (baseline)", False, None),
-        ("bf16, all 30 layers", True, None),
-        ("bf16, top 10 layers (20-29)", True, list(range(20, 30))),
+        ("fp32, all 30 layers (baseline)", False, False, None),
+        ("bf16 autocast, all 30 layers", True, False, None),
+        ("bf16 weights, all 30 layers", True, True, None),
+        ("bf16 weights, top 10 layers (20-29)", True, True, list(range(20, 30))),
     ]
     base_rate = None
-    for name, bf16, layers in variants:
-        lm = load_model(config)
+    for name, bf16, bf16_weights, layers in variants:
+        lm = load_model(config, dtype=torch.bfloat16 if bf16_weights else None)
         examples = [tokenize_example(lm.tokenizer, e) for e in build_examples(passages)]
         rows = pack(examples, 1024)[: args.steps]
         cfg = TrainConfig(epochs=1, bf16=bf16, min_rows_per_epoch=1)

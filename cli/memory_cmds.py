@@ -58,6 +58,7 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
         "examples": result.examples,
         "layers": result.layers,
         "train_tokens": result.train_tokens,
+        "forgotten_passages": result.forgotten_passages,
         "train_tokens_per_s": round(result.tokens_per_s, 1),
         "final_loss": result.losses[-1] if result.losses else None,
         "seconds": round(result.seconds, 1),
@@ -67,7 +68,8 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
         return
     out.print(
         f"memory version {result.version}: {result.new_passages} passages consolidated "
-        f"(+{result.replay_passages} replayed), {result.train_tokens} tokens at "
+        f"(+{result.replay_passages} replayed, {result.forgotten_passages} forgotten), "
+        f"{result.train_tokens} tokens at "
         f"{result.tokens_per_s:.0f} tokens/s, final loss {summary['final_loss']:.3f}, "
         f"{result.seconds:.0f} s",
         highlight=False,
@@ -110,6 +112,7 @@ def memory_show(version: Annotated[int, typer.Argument()]) -> None:
     report = info.path / "report.md"
     if report.exists():
         out.print(report.read_text(), highlight=False, markup=False)
+        out.print(f"plot: {info.path / 'report.png'}", highlight=False)
         return
     meta = {k: v for k, v in info.meta.items() if k != "losses"}
     meta["final_loss"] = info.meta["losses"][-1] if info.meta.get("losses") else None
@@ -127,6 +130,35 @@ def memory_rollback(
     except FileNotFoundError as e:
         raise fail(str(e)) from None
     out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")
+
+
+@memory_app.command("forget")
+def memory_forget(
+    source: Annotated[str, typer.Argument(help="A file or folder that was ingested.")],
+    undo: Annotated[bool, typer.Option("--undo", help="Let SOURCE be ingested and learned again.")] = False,
+) -> None:
+    """Forget a file or folder: the next sleep unlearns it, and it is not ingested again."""
+    import os
+
+    path = os.path.abspath(source)
+    _config, store = load_context()
+    if undo:
+        if not store.unforget_source(path):
+            raise fail(f"{path} is not forgotten")
+        out.print(
+            f"{path} will be ingested again at the next scan or change", highlight=False, soft_wrap=True
+        )
+        return
+    known = [s for s in store.list_sources() if s.path == path or s.path.startswith(path.rstrip("/") + "/")]
+    if not known:
+        raise fail(f"no ingested source at {path}")
+    n = store.forget_source(path)
+    out.print(
+        f"forgetting {path}: {n} passages dropped; the next sleep unlearns what was consolidated "
+        "(`sleepd sleep`)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("eval")

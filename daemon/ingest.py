@@ -82,6 +82,9 @@ def _human(n: float) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+FORGOTTEN_REASON = "forgotten on request ('sleepd memory forget --undo PATH' learns it again)"
+
+
 class Ingestor:
     def __init__(self, store: Store, config: WatchConfig, count_tokens: CountTokens) -> None:
         self.store = store
@@ -112,6 +115,10 @@ class Ingestor:
         if known is _LOOK_UP:  # callers walking a folder pass what they already fetched
             known = self.store.source_states(path).get(path)
         assert known is None or isinstance(known, SourceState)
+        if self.store.is_forgotten(path):
+            if known is not None and known.status == "skipped":
+                return Outcome.IGNORED, None, 0  # already recorded as forgotten
+            return self._skip(path, FORGOTTEN_REASON, kind, None, None)
         try:
             st = os.stat(path)
         except FileNotFoundError:

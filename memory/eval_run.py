@@ -62,6 +62,7 @@ def run_eval(
     batches: int = 1,
     baselines: bool = True,
     log: Log = lambda _m: None,
+    trace: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     from sleepd.daemon.ingest import make_ingestor
 
@@ -104,7 +105,7 @@ def run_eval(
         lm, _v = load_with_memory(config)
         last_hits: list[bool] = []
         for i in range(j + 1):
-            hits = closed_book(lm, by_batch[i])
+            hits = closed_book(lm, by_batch[i], trace=trace if j == batches - 1 else None)
             retention[i][j] = share(hits)
             last_hits += hits
             log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")

@@ -10,10 +10,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .generate import GenerationConfig, generate
 from .model import LoadedModel
-from .recall import _adapter_off, answer_with_memory, reading_messages
+from .recall import adapter_off, answer_with_memory, reading_messages
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
 
@@ -47,7 +48,7 @@ def source_text(docs: Path, source: str) -> str:
 
 def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[bool]:
     """The same model with the one relevant note in its prompt."""
-    with _adapter_off(lm.model):
+    with adapter_off(lm.model):
         return [
             hit(generate(lm, reading_messages(q.q, [source_text(docs, q.source)]), EVAL_GEN), q.a)
             for q in questions
@@ -59,12 +60,29 @@ def closed_book(
     questions: Sequence[Question],
     recite: bool = True,
     on_each: Callable[[], None] | None = None,
+    trace: list[dict[str, Any]] | None = None,
 ) -> list[bool]:
-    """Answers from the weights alone: recite, then read; nothing from the buffer."""
+    """Answers from the weights alone: recite, then read; nothing from the buffer.
+
+    ``trace`` (if given) gets one record per question: keys recited, kept and dropped, the answer.
+    """
     hits = []
     for q in questions:
-        stream, _rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite)
-        hits.append(hit("".join(stream), q.a))
+        stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite)
+        answer = "".join(stream)
+        hits.append(hit(answer, q.a))
+        if trace is not None:
+            trace.append(
+                {
+                    "q": q.q,
+                    "gold": q.a,
+                    "source": q.source,
+                    "hit": hits[-1],
+                    "answer": answer,
+                    "kept": rec.recitations,
+                    "dropped": rec.dropped,
+                }
+            )
         if on_each:
             on_each()
     return hits

@@ -21,7 +21,7 @@ from sleepd.storage import Passage
 from .dataset import recall_prompt
 from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
-from .recall import RECITE_GEN, _adapter_off, _facts, answer_with_memory
+from .recall import RECITE_GEN, adapter_off, answer_with_memory, facts_of
 from .subjects import passage_keys
 
 GENERAL_PROBES = (
@@ -53,8 +53,8 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
     ok = 0
     for p in probes:
         key = passage_keys(p.text, p.source_path)[0]
-        facts = _facts(p.text)
-        recited = _facts(complete(lm, recall_prompt(key), RECITE_GEN))
+        facts = facts_of(p.text)
+        recited = facts_of(complete(lm, recall_prompt(key), RECITE_GEN))
         ok += bool(facts) and len(facts & recited) >= len(facts) / 2
     return ok / len(probes)
 
@@ -63,7 +63,7 @@ def general_kept(lm: LoadedModel) -> float:
     """Share of the base model's right general answers still right through the memory path."""
     from .evaluate import hit
 
-    with _adapter_off(lm.model):
+    with adapter_off(lm.model):
         base_right = [
             (q, a)
             for q, a in GENERAL_PROBES

@@ -2,8 +2,9 @@
 
 1. The question's keys (``subjects.question_keys``) are turned into recall prompts, and the adapted
    model recites what it remembers for each: this is the memory in the weights speaking.
-2. A recitation is kept only if it names its key and a second phrasing of the recall prompt
-   recites the same facts: a learned note comes back the same however it is asked for, while for
+2. A recitation is kept only if it is not the "Nothing." an unlearned key recites, names its key,
+   and a second phrasing of the recall prompt recites the same facts: a learned note comes back
+   the same however it is asked for, while for
    a key it never learned the model free-associates ("The Earth is a planet ..." / "The planet
    Mars ..."), and often echoes the key.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
@@ -22,6 +23,7 @@ from typing import Any
 from .dataset import recall_prompt
 from .generate import GenerationConfig, Message, complete, stream_generate
 from .model import LoadedModel
+from .rehearsal import is_nothing
 from .subjects import question_keys
 
 RECITE_GEN = GenerationConfig(max_new_tokens=120, temperature=0.0, repetition_penalty=1.05)
@@ -34,19 +36,19 @@ class Recollection:
     dropped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
+def adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
     if hasattr(model, "disable_adapter"):
         return model.disable_adapter()
     return contextlib.nullcontext()
 
 
-def _facts(text: str) -> set[str]:
+def facts_of(text: str) -> set[str]:
     """Names and numbers of a text: what two recitations of one note must share."""
     return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
 
 
 def consistent(first: str, second: str) -> bool:
-    a, b = _facts(first), _facts(second)
+    a, b = facts_of(first), facts_of(second)
     if not a or not b:
         return first.strip().lower() == second.strip().lower()
     return len(a & b) >= 0.5 * min(len(a), len(b))
@@ -56,7 +58,11 @@ def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollectio
     rec = Recollection(question)
     for key in question_keys(question, limit=max_keys):
         text = complete(lm, recall_prompt(key, 0), RECITE_GEN)
-        if key.lower() in text.lower() and consistent(text, complete(lm, recall_prompt(key, 1), RECITE_GEN)):
+        if is_nothing(text):  # an unlearned (forgotten) key
+            rec.dropped.append((key, text))
+        elif key.lower() in text.lower() and consistent(
+            text, complete(lm, recall_prompt(key, 1), RECITE_GEN)
+        ):
             rec.recitations.append((key, text))
         else:
             rec.dropped.append((key, text))
@@ -95,7 +101,7 @@ def answer_with_memory(
     messages = reading_messages(question, [t for _, t in rec.recitations] + list(notes), history)
 
     def stream() -> Iterator[str]:
-        with _adapter_off(lm.model):
+        with adapter_off(lm.model):
             yield from stream_generate(lm, messages, gen)
 
     return stream(), rec

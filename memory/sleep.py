@@ -22,10 +22,12 @@ from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config
 
 from .dataset import PassageInput, build_examples, tokenize_example
-from .gate import run_gate
+from .gate import recall_probe, run_gate
 from .layers import choose_layers, score_layers, set_trainable_layers
 from .loader import attach_adapter
 from .model import LoadedModel, load_model
+from .rehearsal import base_answers, dream_examples, keys_to_unlearn, sharing_a_key, unlearn_examples
+from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
 from .versions import VersionStore
 
@@ -55,6 +57,7 @@ class SleepResult:
     train_seconds: float
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    forgotten_passages: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -69,6 +72,22 @@ def replay_sample(store: Store, n_new: int, ratio: float, minimum: int, seed: in
     consolidated = store.passages(status="consolidated")
     k = min(len(consolidated), max(minimum, math.ceil(ratio * n_new)))
     return random.Random(seed).sample(consolidated, k) if k else []
+
+
+def _forgetting(
+    store: Store, new: list[Passage], replay: list[Passage]
+) -> tuple[list[Passage], list[str], list[Passage]]:
+    """(passages to unlearn, their keys no live passage holds, live passages sharing their keys
+    that the replay sample lacks). Reads every live passage's keys, but only when there is
+    something to forget."""
+    forgotten = store.passages_to_forget()
+    if not forgotten:
+        return [], [], []
+    consolidated = store.passages(status="consolidated")
+    keys = keys_to_unlearn(_inputs(forgotten), _inputs(consolidated + new))
+    have = {p.id for p in replay}
+    sharing = {p.id for p in sharing_a_key(_inputs(forgotten), _inputs(consolidated))}
+    return forgotten, keys, [p for p in consolidated if p.id in sharing and p.id not in have]
 
 
 def run_sleep(
@@ -86,17 +105,22 @@ def run_sleep(
 
     report("collect", 0, 1, {})
     new = store.passages(status="pending")
-    if not new:
-        raise NothingToConsolidate("no pending passages")
     replay = replay_sample(store, len(new), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
-    report("collect", 1, 1, {"new": len(new), "replay": len(replay)})
+    forgotten, unlearn_keys, sharing = _forgetting(store, new, replay)
+    if not new and not forgotten:
+        raise NothingToConsolidate("no pending passages and nothing to forget")
+    replay += sharing
+    report("collect", 1, 1, {"new": len(new), "replay": len(replay), "forget": len(forgotten)})
 
     report("data", 0, 1, {})
     lm = load_model(config)
-    examples = build_examples(_inputs(new)) + build_examples(_inputs(replay))
-    tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples]
-    if not tokenized:
+    examples = build_examples(_inputs(new)) + build_examples(_inputs(replay)) + unlearn_examples(unlearn_keys)
+    if not examples:
         raise NothingToConsolidate("pending passages hold nothing to learn (no names or text)")
+    # dreaming: the base model's own answers (lm has no adapter yet), cached per base model
+    answers = base_answers(lm, versions.root / "dreams", math.ceil(cfg.general_ratio * len(new)))
+    dreams = dream_examples(lm, answers)
+    tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     report("data", 1, 1, {"examples": len(tokenized)})
 
     parent = versions.current()
@@ -111,6 +135,8 @@ def run_sleep(
         model = attach_adapter(lm, versions.path_of(parent), trainable=True).model
     else:
         model = add_lora(lm.model, None, train_cfg)
+    adapted = LoadedModel(model, lm.tokenizer, lm.source)
+    probe_before = recall_probe(adapted, new)
 
     n_layers = lm.model.config.num_hidden_layers  # the base model's; the adapter wraps it
     report("layers", 0, 1, {})
@@ -118,7 +144,7 @@ def run_sleep(
         scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
         layers = choose_layers(scores, cfg.top_k_layers)
     else:
-        scores, layers = [1.0] * n_layers, list(range(n_layers))
+        scores, layers = [1.0 / n_layers] * n_layers, list(range(n_layers))
     set_trainable_layers(model, layers)
     report("layers", 1, 1, {"layers": layers})
 
@@ -132,9 +158,7 @@ def run_sleep(
     )
 
     report("gate", 0, 1, {})
-    verdict = run_gate(
-        LoadedModel(model, lm.tokenizer, lm.source), new, cfg.gate_min_recall, cfg.gate_min_general_kept
-    )
+    verdict = run_gate(adapted, new, cfg.gate_min_recall, cfg.gate_min_general_kept)
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
         log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
@@ -147,21 +171,28 @@ def run_sleep(
         "parent": parent,
         "passages": [p.id for p in new],
         "replay_passages": [p.id for p in replay],
+        "forgotten_passages": [p.id for p in forgotten],
+        "unlearned_keys": unlearn_keys,
         "examples": len(tokenized),
+        "dream_examples": len(dreams),
         "layers": layers,
         "layer_scores": scores,
         "losses": stats.losses,
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
+        "probe_before": probe_before,
         "gate": {"recall": verdict.recall, "general_kept": verdict.general_kept},
         "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
     }
 
     def save(tmp: Path) -> None:
         model.save_pretrained(str(tmp))
+        write_report(tmp, version, meta)
 
     path = versions.write(version, save, meta)
-    store.record_version(version, lm.source.name, str(path), parent, [p.id for p in new], meta)
+    store.record_version(
+        version, lm.source.name, str(path), parent, [p.id for p in new], meta, [p.id for p in forgotten]
+    )
     versions.set_current(version)
     report("write", 1, 1, {"version": version})
     return SleepResult(
@@ -175,4 +206,5 @@ def run_sleep(
         train_seconds=stats.seconds,
         losses=stats.losses,
         seconds=time.perf_counter() - started,
+        forgotten_passages=len(forgotten),
     )

@@ -136,7 +136,23 @@ def m004_watches(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_fts, m003_chat, m004_watches)
+def m005_forgetting(conn: Connection) -> None:
+    # forgotten_in: the memory version whose sleep unlearned a superseded passage that had been
+    # consolidated (superseded + consolidated_in set + forgotten_in NULL = still to unlearn).
+    # forgotten_sources: paths the person asked to forget; ingestion skips them from then on.
+    _run(
+        conn,
+        """
+        ALTER TABLE passages ADD COLUMN forgotten_in INTEGER REFERENCES memory_versions(id);
+        CREATE TABLE forgotten_sources (
+            path TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_fts, m003_chat, m004_watches, m005_forgetting)
 LATEST = len(MIGRATIONS)
 
 

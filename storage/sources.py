@@ -175,6 +175,40 @@ class SourceSync:
             )
         return int(n or 0)
 
+    def forget_source(self, path: str) -> int:
+        """The person asked to forget ``path`` (a file or a folder): its passages are superseded, so
+        the next sleep unlearns what was consolidated, and ingestion skips the path from now on.
+        Returns the number of passages that were live."""
+        params = {"p": path, "like": _like_prefix(path)}
+        match = "(path = :p OR path LIKE :like ESCAPE '\\')"
+        with self.writer.begin() as conn:
+            conn.execute(text("INSERT OR IGNORE INTO forgotten_sources(path) VALUES (:p)"), params)
+            n = conn.execute(
+                text(
+                    "UPDATE passages SET status = 'superseded', "
+                    "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                    f"WHERE status != 'superseded' AND source_id IN (SELECT id FROM sources WHERE {match})"
+                ),
+                params,
+            ).rowcount
+        return int(n or 0)
+
+    def unforget_source(self, path: str) -> bool:
+        """Let ``path`` be ingested (and learned) again."""
+        with self.writer.begin() as conn:
+            n = conn.execute(text("DELETE FROM forgotten_sources WHERE path = :p"), {"p": path}).rowcount
+        return bool(n)
+
+    def is_forgotten(self, path: str) -> bool:
+        """``path`` or a folder above it was forgotten on request."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT path FROM forgotten_sources")).scalars()
+            return any(path == f or path.startswith(f.rstrip("/") + "/") for f in rows)
+
+    def forgotten_paths(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text("SELECT path FROM forgotten_sources ORDER BY path")).scalars())
+
     def source_states(self, prefix: str) -> dict[str, SourceState]:
         """path -> what we last recorded, for ``prefix`` itself and every source under it."""
         with self.engine.connect() as conn:

@@ -187,8 +187,10 @@ class _StoreBase:
         parent: int | None,
         passage_ids: Sequence[int],
         meta: dict[str, Any],
+        forgotten_ids: Sequence[int] = (),
     ) -> None:
-        """Record a written memory version and mark what it consolidated, in one transaction."""
+        """Record a written memory version, mark what it consolidated and what it unlearned, in one
+        transaction."""
         with self.writer.begin() as conn:
             conn.execute(
                 text(
@@ -206,6 +208,24 @@ class _StoreBase:
                     ),
                     {"v": version, "id": pid},
                 )
+            for pid in forgotten_ids:
+                conn.execute(
+                    text("UPDATE passages SET forgotten_in = :v WHERE id = :id AND forgotten_in IS NULL"),
+                    {"v": version, "id": pid},
+                )
+
+    def passages_to_forget(self) -> list[Passage]:
+        """Passages once consolidated into the weights whose text is gone (superseded, deleted or
+        forgotten) and that no sleep has unlearned yet."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN sources s ON s.id = p.source_id "
+                    "WHERE p.status = 'superseded' AND p.consolidated_in IS NOT NULL "
+                    "AND p.forgotten_in IS NULL ORDER BY p.id"
+                )
+            )
+            return [_passage(r) for r in rows]
 
     def latest_memory_version(self) -> int | None:
         with self.engine.connect() as conn:

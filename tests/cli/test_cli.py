@@ -53,3 +53,16 @@ def test_bad_config_is_one_line_error(sleepd_home: Path) -> None:
     assert proc.returncode == 1
     assert "unknown setting model.bogus" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_memory_forget_command(store: Store, tmp_path: Path) -> None:
+    note = tmp_path / "n" / "a.md"
+    sid = store.upsert_source(str(note))
+    store.add_passages(sid, [NewPassage("alpha", 1)])
+    proc = sleepd("memory", "forget", str(note.parent))
+    assert "1 passages dropped" in proc.stdout
+    assert store.is_forgotten(str(note)) and store.passages(status="pending") == []
+    missing = sleepd("memory", "forget", str(tmp_path / "nowhere"), check=False)
+    assert missing.returncode == 1 and "no ingested source" in missing.stderr
+    assert "ingested again" in sleepd("memory", "forget", "--undo", str(note.parent)).stdout
+    assert not store.is_forgotten(str(note))

@@ -152,3 +152,21 @@ def test_bad_input_corpus_next_to_good_files(tok_config, tmp_path: Path) -> None
     assert not store.search("secret")  # script contents are not text
     talk = store.get_source(str(folder / "talk.log"))
     assert talk is not None and talk.kind == "chat"
+
+
+def test_forgotten_source_is_not_ingested_again_until_undone(
+    ingestor: Ingestor, tok_store: Store, tmp_path: Path
+) -> None:
+    note = tmp_path / "diary.md"
+    note.write_text("Met Odile Brandt at the Keswick market.")
+    assert ingestor.ingest_file(str(note))[0] is Outcome.NEW
+    assert tok_store.forget_source(str(note)) == 1
+    note.write_text("Met Odile Brandt at the Keswick market. She sells honey.")
+    outcome, reason, added = ingestor.ingest_file(str(note))
+    assert outcome is Outcome.SKIPPED and added == 0 and "forgotten" in (reason or "")
+    assert ingestor.ingest_file(str(note))[0] is Outcome.IGNORED  # recorded once, not every event
+    assert {s for _, s in _statuses(tok_store, note)} == {"superseded"}
+
+    assert tok_store.unforget_source(str(note))
+    assert ingestor.ingest_file(str(note))[1] is None
+    assert [s for _, s in _statuses(tok_store, note)].count("pending") == 1

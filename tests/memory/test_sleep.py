@@ -46,6 +46,9 @@ def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store
     for p in versions.path_of(1).iterdir():
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert stat.S_IMODE(versions.path_of(1).stat().st_mode) == 0o700
+    report = (versions.path_of(1) / "report.md").read_text()
+    assert report.startswith("# Memory version 1") and "layers trained (4 of 4): 0-3" in report
+    assert (versions.path_of(1) / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     with pytest.raises(NothingToConsolidate):
         run_sleep(tiny_config, tiny_store)
@@ -137,3 +140,35 @@ def test_gate_rejection_keeps_old_version_and_pending(
     versions = VersionStore(tiny_config.paths.data_dir)
     assert versions.current() == 1 and versions.ids() == [1]
     assert [p.status for p in tiny_store.passages() if p.text == NOTES[1]] == ["pending"]
+
+
+def test_forget_unlearns_keys_no_live_passage_holds(tiny_config: Config, tiny_store: Store) -> None:
+    kestrel = _add(tiny_store, "/notes/kestrel.md", [NOTES[0]])
+    _add(tiny_store, "/notes/finch.md", [NOTES[1]])
+    _add(tiny_store, "/notes/ines.md", ["Ines Valcourt moved to Lyon in March."])
+    run_sleep(tiny_config, tiny_store)
+    assert tiny_store.passages_to_forget() == []
+
+    assert tiny_store.forget_source("/notes/kestrel.md") == 1
+    assert tiny_store.is_forgotten("/notes/kestrel.md") and not tiny_store.is_forgotten("/notes/finch.md")
+    assert [p.id for p in tiny_store.passages_to_forget()] == kestrel
+    result = run_sleep(tiny_config, tiny_store)
+    assert result.new_passages == 0 and result.forgotten_passages == 1
+    meta = VersionStore(tiny_config.paths.data_dir).info(result.version).meta
+    assert meta["forgotten_passages"] == kestrel
+    keys = {k.lower() for k in meta["unlearned_keys"]}
+    assert "kestrel-9" in keys
+    assert "ines valcourt" not in keys  # still held by ines.md, which is replayed instead
+    assert tiny_store.passages_to_forget() == []
+    with pytest.raises(NothingToConsolidate):
+        run_sleep(tiny_config, tiny_store)
+
+
+def test_a_pending_passage_superseded_before_any_sleep_needs_no_unlearning(
+    tiny_config: Config, tiny_store: Store
+) -> None:
+    _add(tiny_store, "/notes/kestrel.md", [NOTES[0]])
+    tiny_store.forget_source("/notes/kestrel.md")
+    assert tiny_store.passages_to_forget() == []
+    with pytest.raises(NothingToConsolidate):
+        run_sleep(tiny_config, tiny_store)
