@@ -15,10 +15,16 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
 
 
+def _matrix(rows: list[list[float | None]]) -> str:
+    return "; ".join(" ".join("-" if v is None else f"{v:.2f}" for v in row) for row in rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--forget", help="a devset source to forget after the last sleep, e.g. notes/x.md")
+    parser.add_argument("--no-speed", action="store_true", help="skip the training speed comparison")
     args = parser.parse_args()
 
     from sleepd.memory.eval_run import run_eval
@@ -36,6 +42,7 @@ def main() -> None:
         baselines=not args.no_baselines,
         log=lambda m: print(m, file=sys.stderr, flush=True),
         trace=trace,
+        forget=args.forget,
     )
     rows = [
         ("ceiling (note in prompt)", result["ceiling"]),
@@ -51,8 +58,24 @@ def main() -> None:
         f"- general answers kept: {result['general_kept']}",
         f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s",
         f"- sleep time: {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k tokens of new text",
-        f"- retention matrix: {result['retention']}",
+        f"- retention (row: batch, column: after sleep j): {_matrix(result['retention'])}",
     ]
+    if result.get("forget"):
+        f = result["forget"]
+        table += [
+            f"- forget {f['source']} ({f['questions']} questions), one more sleep: its recall "
+            f"{f['forgotten_before']:.0%} -> {f['forgotten_after']:.0%}; other questions "
+            f"{f['others_before']:.0%} -> {f['others_after']:.0%} (kept {f['others_kept'] or 0:.2f}x)"
+        ]
+    if not args.no_speed:
+        sys.path.insert(0, str(HERE))
+        from train_speed import measure
+
+        rates = measure(config, log=lambda m: print(m, file=sys.stderr, flush=True))
+        result["train_speed"] = rates
+        base = next(iter(rates.values()))
+        table += ["", "| training variant (same examples) | tokens/s | vs baseline |", "|---|---|---|"]
+        table += [f"| {name} | {rate:.0f} | {rate / base:.2f}x |" for name, rate in rates.items()]
     text = "\n".join(table)
     print(text)
     out = HERE / "results"

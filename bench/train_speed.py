@@ -1,59 +1,108 @@
-"""Training speed: sleepd's training settings against plain fp32 all-layer LoRA, same data, same run.
+"""Training speed: sleepd's training against plain fp32 all-layer LoRA, same examples, same run.
 
-Usage: .venv/bin/python bench/train_speed.py [--steps 12]
-Trains each variant for the same number of packed rows of the devset's recitation data and prints
-tokens/s and the ratio to the fp32 all-layer baseline.
+The baseline is LoRA as a plain fine-tuning loop runs it: fp32, every layer trained, examples in
+shuffled batches of 8 padded to the longest (attention mask, pad labels ignored). sleepd's variants
+train the same examples packed into rows (no padding), under bf16 autocast, on all layers or on the
+top layers only (backward then stops at the lowest trained layer). Speed = real (non-pad) tokens
+per second of training.
+
+Usage: .venv/bin/python bench/train_speed.py [--examples 96]
+Also called by bench/memory.py, so the memory table carries the speed ratio of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent.parent / "shared" / "bench" / "devset" / "docs"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=12)
-    args = parser.parse_args()
-
+def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: ignore[no-untyped-def]
+    """The first ``n`` (shuffled) recitation examples sleepd makes from the devset's notes."""
     from sleepd.daemon.parsers import Parsed, parse_bytes
-    from sleepd.memory.dataset import PassageInput, build_examples, pack, tokenize_example
+    from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
+
+    passages = []
+    for i, path in enumerate(sorted(p for p in docs.rglob("*") if p.is_file())):
+        parsed = parse_bytes(path.read_bytes(), path.suffix)
+        if isinstance(parsed, Parsed):
+            for j, unit in enumerate(parsed.units):
+                passages.append(PassageInput(i * 1000 + j, unit.text, str(path), unit.role))
+    examples = [tokenize_example(tokenizer, e) for e in build_examples(passages)]
+    random.Random(0).shuffle(examples)
+    return examples[:n]
+
+
+def padded_fp32_rate(model, examples: list, batch: int = 8, pad_id: int = 0) -> float:  # type: ignore[no-untyped-def]
+    """Plain LoRA loop: fp32, padded batches. Returns real tokens per second."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+    model.train()
+    tokens, start = 0, time.perf_counter()
+    for i in range(0, len(examples), batch):
+        group = examples[i : i + batch]
+        width = max(len(e.input_ids) for e in group)
+        ids = torch.full((len(group), width), pad_id)  # [B, T]
+        labels = torch.full((len(group), width), -100)  # [B, T]
+        mask = torch.zeros((len(group), width), dtype=torch.long)  # [B, T]
+        for r, e in enumerate(group):
+            n = len(e.input_ids)
+            ids[r, :n] = torch.tensor(e.input_ids)
+            labels[r, :n] = torch.tensor(e.labels)
+            mask[r, :n] = 1
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        tokens += int(mask.sum())
+    return tokens / (time.perf_counter() - start)
+
+
+def measure(config, n_examples: int = 96, top_k: int = 10, log=print) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """tokens/s of each variant; keys name them. Same examples for every variant."""
     from sleepd.memory.layers import set_trainable_layers
     from sleepd.memory.model import load_model
     from sleepd.memory.train import TrainConfig, add_lora, train_lora
+
+    rates: dict[str, float] = {}
+    lm = load_model(config)
+    n_layers = lm.model.config.num_hidden_layers
+    examples = devset_examples(lm.tokenizer, n_examples)
+    model = add_lora(lm.model, None, TrainConfig())
+    rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(
+        model, examples, pad_id=lm.tokenizer.pad_token_id or 0
+    )
+    variants = [
+        ("fp32, all layers, packed", False, range(n_layers)),
+        ("sleepd: bf16, all layers, packed", True, range(n_layers)),
+        (f"sleepd: bf16, top {top_k} layers, packed", True, range(n_layers - top_k, n_layers)),
+    ]
+    for name, bf16, layers in variants:
+        lm = load_model(config)
+        cfg = TrainConfig(epochs=1, bf16=bf16, row_tokens=1024, min_rows_per_epoch=1)
+        model = add_lora(lm.model, None, cfg)
+        set_trainable_layers(model, list(layers))
+        rates[name] = train_lora(model, examples, cfg).tokens_per_s
+    base = next(iter(rates.values()))
+    for name, rate in rates.items():
+        log(f"{name:<62} {rate:6.0f} tokens/s  {rate / base:.2f}x")
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--examples", type=int, default=96)
+    args = parser.parse_args()
     from sleepd.storage import load_config
 
-    passages = []
-    for i, path in enumerate(sorted(p for p in DOCS.rglob("*") if p.is_file())):
-        parsed = parse_bytes(path.read_bytes(), path.suffix)
-        if isinstance(parsed, Parsed):
-            passages.append(PassageInput(i, "\n\n".join(u.text for u in parsed.units), str(path), None))
-    config = load_config()
-    import torch
-
-    variants = [
-        ("fp32, all 30 layers (baseline)", False, False, None),
-        ("bf16 autocast, all 30 layers", True, False, None),
-        ("bf16 weights, all 30 layers", True, True, None),
-        ("bf16 weights, top 10 layers (20-29)", True, True, list(range(20, 30))),
-    ]
-    base_rate = None
-    for name, bf16, bf16_weights, layers in variants:
-        lm = load_model(config, dtype=torch.bfloat16 if bf16_weights else None)
-        examples = [tokenize_example(lm.tokenizer, e) for e in build_examples(passages)]
-        rows = pack(examples, 1024)[: args.steps]
-        cfg = TrainConfig(epochs=1, bf16=bf16, min_rows_per_epoch=1)
-        model = add_lora(lm.model, None, cfg)
-        set_trainable_layers(model, layers if layers is not None else range(30))
-        stats = train_lora(model, rows, cfg)
-        rate = stats.tokens_per_s
-        base_rate = base_rate or rate
-        print(f"{name:<34} {rate:7.0f} tokens/s  {rate / base_rate:.2f}x", flush=True)
-    print("(same packed rows for each variant; ratio against the fp32 all-layer baseline)", file=sys.stderr)
+    measure(load_config(), args.examples)
+    print("(same examples for each variant; ratio against the plain fp32 baseline)", file=sys.stderr)
 
 
 if __name__ == "__main__":

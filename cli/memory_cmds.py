@@ -170,6 +170,10 @@ def eval_(
     no_baselines: Annotated[
         bool, typer.Option("--no-baselines", help="Skip the naive LoRA baseline.")
     ] = False,
+    forget: Annotated[
+        str | None,
+        typer.Option("--forget", help="Forget this file (relative to --docs) at the end."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure memory on a question set, in a throwaway SLEEPD_HOME (your memory is untouched)."""
@@ -196,6 +200,7 @@ def eval_(
         batches,
         baselines=not no_baselines,
         log=lambda m: err.print(f"[dim]{m}[/]"),
+        forget=forget,
     )
     if as_json:
         print(json.dumps(result))
@@ -210,6 +215,13 @@ def eval_(
         out.print(f"general kept  {result['general_kept']:.2f} of {result['general_base_correct']}")
     out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
     out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
+    if result.get("forget"):
+        f = result["forget"]
+        out.print(
+            f"forget {f['source']}: its recall {f['forgotten_before']:.2f} -> {f['forgotten_after']:.2f}, "
+            f"others {f['others_before']:.2f} -> {f['others_after']:.2f}",
+            highlight=False,
+        )
     out.print("retention (row: batch, column: after sleep j)")
     for i, row in enumerate(result["retention"]):
         out.print(f"  {i + 1}: " + "  ".join("  -  " if v is None else f"{v:.2f}" for v in row))

@@ -54,6 +54,41 @@ def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: 
     return share(closed_book(lm, questions, recite=False))
 
 
+def _forget_and_measure(
+    config: Config,
+    store: Store,
+    docs: Path,
+    source: str,
+    questions: list[Question],
+    before: dict[str, bool],
+    log: Log,
+) -> dict[str, Any]:
+    from .loader import load_with_memory
+    from .sleep import run_sleep
+
+    gone = [q for q in questions if q.source == source]
+    kept = [q for q in questions if q.q in before and q.source != source]
+    log(f"forget {source}, sleep ...")
+    n = store.forget_source(str(docs / source))
+    t0 = time.perf_counter()
+    run_sleep(config, store)
+    seconds = time.perf_counter() - t0
+    lm, _v = load_with_memory(config)
+    others_before = share([before.get(q.q, False) for q in kept])
+    others_after = share(closed_book(lm, kept))
+    return {
+        "source": source,
+        "passages": n,
+        "questions": len(gone),
+        "forgotten_before": share([before.get(q.q, False) for q in gone]),
+        "forgotten_after": share(closed_book(lm, gone)),
+        "others_before": others_before,
+        "others_after": others_after,
+        "others_kept": others_after / others_before if others_before else None,
+        "sleep_seconds": seconds,
+    }
+
+
 def run_eval(
     base_config: Config,
     docs: Path,
@@ -63,7 +98,10 @@ def run_eval(
     baselines: bool = True,
     log: Log = lambda _m: None,
     trace: list[dict[str, Any]] | None = None,
+    forget: str | None = None,
 ) -> dict[str, Any]:
+    """``forget``: a source (path relative to ``docs``) to forget after the last sleep, then sleep
+    again and measure recall on its questions and on the others (``out["forget"]``)."""
     from sleepd.daemon.ingest import make_ingestor
 
     from .loader import load_with_memory
@@ -127,6 +165,11 @@ def run_eval(
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
     }
+    if forget:
+        asked = [q.q for group in by_batch for q in group]  # the order last_hits was measured in
+        before = dict(zip(asked, last_hits, strict=True))
+        out["forget"] = _forget_and_measure(config, store, docs, forget, questions, before, log)
+        out["sleep_seconds"].append(out["forget"]["sleep_seconds"])
     if baselines:
         log("naive LoRA baseline ...")
         out["baselines"]["naive_lora"] = naive_lora_recall(config, docs, files, questions)
