@@ -141,8 +141,12 @@ def run_sleep(
     n_layers = lm.model.config.num_hidden_layers  # the base model's; the adapter wraps it
     report("layers", 0, 1, {})
     if cfg.top_k_layers and cfg.top_k_layers < n_layers:
+        # scored either way: the report shows where the new data's loss is sensitive
         scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
-        layers = choose_layers(scores, cfg.top_k_layers)
+        if cfg.layer_choice == "last":
+            layers = list(range(n_layers - cfg.top_k_layers, n_layers))
+        else:
+            layers = choose_layers(scores, cfg.top_k_layers)
     else:
         scores, layers = [1.0 / n_layers] * n_layers, list(range(n_layers))
     set_trainable_layers(model, layers)

@@ -112,7 +112,8 @@ class SleepConfig:
     lora_rank: int = 32
     learning_rate: float = 1e-3
     epochs: int = 8
-    top_k_layers: int = 0  # 0 = all layers; else the k layers of highest Fisher score
+    top_k_layers: int = 0  # 0 = all layers; else k layers, chosen by layer_choice
+    layer_choice: str = "fisher"  # "fisher": highest Fisher score; "last": the top k of the stack
     fisher_examples: int = 16  # examples the layer scores are computed on
     replay_ratio: float = 1.0  # replayed consolidated passages per new passage ...
     replay_min: int = 8  # ... but at least this many, when there are that many
@@ -120,6 +121,12 @@ class SleepConfig:
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
     bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
+
+    def __post_init__(self) -> None:
+        if self.layer_choice not in ("fisher", "last"):
+            raise ConfigError(f"sleep.layer_choice must be 'fisher' or 'last', got {self.layer_choice!r}")
+        if self.top_k_layers < 0:
+            raise ConfigError("sleep.top_k_layers must be 0 (all layers) or more")
 
 
 @dataclass(frozen=True)
