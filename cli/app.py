@@ -46,13 +46,21 @@ def _root(
     _setup_logging(verbose)
 
 
-def load_context():  # type: ignore[no-untyped-def]
-    """Config, paths and an open store; one clear error if the config is bad."""
-    from sleepd.storage import ConfigError, Store, load_config, open_engine
+def load_config_only():  # type: ignore[no-untyped-def]
+    """The config (dirs made), one clear error if it is bad; the database is not opened."""
+    from sleepd.storage import ConfigError, load_config
 
     try:
         config = load_config()
     except ConfigError as e:
         raise fail(f"bad config: {e}") from None
     config.paths.ensure()
+    return config
+
+
+def load_context():  # type: ignore[no-untyped-def]
+    """Config, paths and an open store; one clear error if the config is bad."""
+    from sleepd.storage import Store, open_engine
+
+    config = load_config_only()
     return config, Store(open_engine(config))

@@ -1,4 +1,4 @@
-"""`sleepd status` and `sleepd chat`."""
+"""`sleepd status`: works on the database alone; adds the daemon's view when it runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, err, fail, load_context, out
+from .app import app, load_context, out
 
 
 @app.command()
@@ -33,6 +33,14 @@ def status(
         "memory_version": store.latest_memory_version(),
         **store.counts(),
     }
+    from .client import connect
+
+    client = connect(config.paths.socket_path)
+    if client is not None:
+        live = client.get("/status")
+        info["daemon"] = {k: live[k] for k in ("daemon", "served_version", "swapped_at", "sleep", "watcher")}
+    else:
+        info["daemon"] = None
     if as_json:
         print(json.dumps(info, indent=2))
         return
@@ -44,68 +52,23 @@ def status(
     for kind in ("sources", "passages"):
         counts = ", ".join(f"{n} {s}" for s, n in info[kind].items())
         out.print(f"[bold]{kind:>9}[/] {counts}", highlight=False)
-
-
-@app.command()
-def chat(
-    question: Annotated[
-        str | None, typer.Argument(help="Ask one question and exit; omit for a conversation.")
-    ] = None,
-    system: Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")] = None,
-    closed_book: Annotated[
-        bool, typer.Option("--closed-book", help="Answer from the weights only, nothing from the buffer.")
-    ] = False,
-    sources: Annotated[bool, typer.Option("--sources", help="Show what was recited or retrieved.")] = False,
-) -> None:
-    """Chat with the model and its memory (in-process for now)."""
-    from sleepd.memory.generate import GenerationConfig
-    from sleepd.memory.loader import load_with_memory
-    from sleepd.memory.model import ModelNotFoundError
-    from sleepd.memory.recall import answer_with_memory
-
-    config, store = load_context()
-    try:
-        with err.status("loading model ..."):
-            lm, version = load_with_memory(config)
-    except ModelNotFoundError as e:
-        raise fail(str(e)) from None
-    gen = GenerationConfig(
-        config.model.max_new_tokens, config.model.temperature, config.model.repetition_penalty
-    )
-    system_prompt = system if system is not None else config.model.system_prompt
-    history: list[dict[str, str]] = [{"role": "system", "content": system_prompt}] if system_prompt else []
-
-    def answer(text: str) -> None:
-        # Short-term memory: passages not yet consolidated, straight from the buffer.
-        fresh = (
-            [] if closed_book else [h.passage.text for h in store.search(text, k=2, statuses=("pending",))]
-        )
-        stream, rec = answer_with_memory(lm, text, gen, history, recite=version is not None, notes=fresh)
-        if sources:
-            for key, recitation in rec.recitations:
-                err.print(f"[dim]recited for {key!r}: {recitation}[/]", highlight=False)
-            for note in fresh:
-                err.print(f"[dim]from the buffer: {note}[/]", highlight=False)
-        parts = []
-        for piece in stream:
-            parts.append(piece)
-            out.print(piece, end="", highlight=False, markup=False, soft_wrap=True)
-        out.print()
-        history.extend(
-            [{"role": "user", "content": text}, {"role": "assistant", "content": "".join(parts).strip()}]
-        )
-
-    if question is not None:
-        answer(question)
+    d = info["daemon"]
+    if d is None:
+        out.print(f"[bold]{'daemon':>9}[/] not running (`sleepd daemon --detach` starts it)")
         return
-    out.print("[dim]Type your message; /exit or Ctrl-D to leave.[/]")
-    while True:
-        try:
-            text = input(">>> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            out.print()
-            return
-        if text in ("/exit", "/quit"):
-            return
-        if text:
-            answer(text)
+    served = d["served_version"]
+    out.print(
+        f"[bold]{'daemon':>9}[/] pid {d['daemon']['pid']}, {d['daemon']['state']}, serving "
+        + (f"memory version {served}" if served else "the base model"),
+        highlight=False,
+    )
+    sleep = d["sleep"]
+    if sleep["running"]:
+        p = sleep["progress"] or {}
+        extra = f", loss {p['loss']:.3f}" if "loss" in p else ""
+        out.print(f"[bold]{'sleep':>9}[/] running: {p.get('stage')} {p.get('done')}/{p.get('total')}{extra}")
+    last = sleep.get("last")
+    if last:
+        what = f"version {last['version']}" if last["outcome"] == "version" else last.get("message", "")
+        out.print(f"[bold]{'last':>9}[/] {sleep['last_finished']}: {last['outcome']} {what}", highlight=False)
+    out.print(f"[bold]{'next':>9}[/] {sleep['next_scheduled'] or '-'}", highlight=False)

@@ -6,7 +6,13 @@ the commands that need them, so `sleepd --help` stays fast and never imports tor
 
 from __future__ import annotations
 
-from . import core_cmds, memory_cmds, sources_cmds  # noqa: F401  (each registers its commands on `app`)
+from . import (  # noqa: F401  (each registers its commands on `app`)
+    chat_cmd,
+    core_cmds,
+    daemon_cmds,
+    memory_cmds,
+    sources_cmds,
+)
 from .app import app
 
 

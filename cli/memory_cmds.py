@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .app import app, err, fail, load_context, out
+from .client import DaemonClient, DaemonError, connect
 
 memory_app = typer.Typer(help="Consolidated memory versions.", no_args_is_help=True)
 app.add_typer(memory_app, name="memory")
@@ -20,6 +21,10 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
     from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
 
     config, store = load_context()
+    client = connect(config.paths.socket_path)
+    if client is not None:
+        _sleep_through_daemon(client, as_json)
+        return
     bar = Progress(
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(),
@@ -76,6 +81,57 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
     )
 
 
+def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
+    """The daemon sleeps in its own child process (chat keeps working); follow its progress."""
+    import time
+
+    try:
+        started = client.post("/sleep")
+        if not started["started"]:
+            err.print("a sleep is already running; following it")
+        bar = Progress(
+            TextColumn("[bold]{task.description:<8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err,
+            disable=as_json,
+        )
+        tasks: dict[str, Any] = {}
+        with bar:
+            while True:
+                sleep = client.get("/status")["sleep"]
+                if not sleep["running"]:
+                    break
+                p = sleep["progress"] or {}
+                stage = p.get("stage", "starting")
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=p.get("total") or 1, info="")
+                info = f"loss {p['loss']:.3f}" if "loss" in p else ""
+                bar.update(tasks[stage], completed=p.get("done", 0), total=p.get("total") or 1, info=info)
+                time.sleep(0.5)
+    except DaemonError as e:
+        raise fail(str(e)) from None
+    last = sleep.get("last") or {}
+    if as_json:
+        print(json.dumps(last))
+        return
+    if last.get("outcome") == "version":
+        out.print(
+            f"memory version {last['version']}: {last['new_passages']} passages consolidated, "
+            f"{last['forgotten_passages']} forgotten, {last['train_tokens_per_s']:.0f} tokens/s, "
+            f"{last['seconds']:.0f} s; the daemon now serves it",
+            highlight=False,
+        )
+    elif last.get("outcome") == "rejected":
+        out.print(f"[yellow]sleep rejected:[/] {last['message']}; the previous memory is still served")
+    elif last.get("outcome") == "nothing":
+        out.print(f"nothing to do: {last['message']}")
+    else:
+        raise fail(f"sleep {last.get('outcome', 'ended')}: {last.get('message', '')}")
+
+
 def _versions():  # type: ignore[no-untyped-def]
     from sleepd.memory.versions import VersionStore
 
@@ -124,10 +180,16 @@ def memory_rollback(
     version: Annotated[int, typer.Argument(help="Version to serve; 0 = base model.")],
 ) -> None:
     """Serve an earlier memory version (or 0, the base model)."""
-    versions, _store = _versions()
+    from sleepd.memory.versions import VersionStore
+
+    config, _store = load_context()
+    client = connect(config.paths.socket_path)
     try:
-        versions.set_current(version or None)
-    except FileNotFoundError as e:
+        if client is not None:  # the daemon switches the pointer and its served model together
+            client.post("/memory/rollback", {"version": version})
+        else:
+            VersionStore(config.paths.data_dir).set_current(version or None)
+    except (FileNotFoundError, DaemonError) as e:
         raise fail(str(e)) from None
     out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")
 
@@ -149,10 +211,10 @@ def memory_forget(
             f"{path} will be ingested again at the next scan or change", highlight=False, soft_wrap=True
         )
         return
-    known = [s for s in store.list_sources() if s.path == path or s.path.startswith(path.rstrip("/") + "/")]
-    if not known:
-        raise fail(f"no ingested source at {path}")
-    n = store.forget_source(path)
+    try:
+        n = store.forget_source(path)
+    except LookupError as e:
+        raise fail(str(e)) from None
     out.print(
         f"forgetting {path}: {n} passages dropped; the next sleep unlearns what was consolidated "
         "(`sleepd sleep`)",

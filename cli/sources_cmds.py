@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .app import app, err, fail, load_context, out
+from .client import DaemonError, connect
 
 watch_app = typer.Typer(help="Folders sleepd keeps watching.", no_args_is_help=True)
 app.add_typer(watch_app, name="watch")
@@ -144,7 +145,17 @@ def watch_add(
         folder = check_watchable(path)
     except ValueError as e:
         raise fail(str(e)) from None
-    _config, store = load_context()
+    config, store = load_context()
+    client = connect(config.paths.socket_path)
+    if client is not None:  # the running watcher takes it over and reads the folder itself
+        try:
+            client.post(
+                "/watch", {"path": folder, "kind": _check_kind(kind), "include": include, "exclude": exclude}
+            )
+        except DaemonError as e:
+            raise fail(str(e)) from None
+        out.print(f"watching {folder} (the daemon is reading it now)", highlight=False)
+        return
     store.add_watch(folder, _check_kind(kind), include, exclude)
     out.print(f"watching {folder}", highlight=False)
     _ingest([folder], kind)
@@ -162,9 +173,15 @@ def watch_list() -> None:
 @watch_app.command("remove")
 def watch_remove(path: Annotated[str, typer.Argument()]) -> None:
     """Stop watching a folder (what was read from it stays)."""
-    _config, store = load_context()
+    config, store = load_context()
     folder = os.path.realpath(os.path.expanduser(path))
-    if not store.remove_watch(folder):
+    client = connect(config.paths.socket_path)
+    if client is not None:
+        try:
+            client.post("/watch/remove", {"path": folder})
+        except DaemonError as e:
+            raise fail(str(e)) from None
+    elif not store.remove_watch(folder):
         raise fail(f"not watched: {folder}")
     out.print(f"no longer watching {folder}", highlight=False)
 

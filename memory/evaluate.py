@@ -14,7 +14,7 @@ from typing import Any
 
 from .generate import GenerationConfig, generate
 from .model import LoadedModel
-from .recall import adapter_off, answer_with_memory, reading_messages
+from .recall import adapter_off, answer_with_memory, reading_gen, reading_messages
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
 
@@ -50,7 +50,9 @@ def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[
     """The same model with the one relevant note in its prompt."""
     with adapter_off(lm.model):
         return [
-            hit(generate(lm, reading_messages(q.q, [source_text(docs, q.source)]), EVAL_GEN), q.a)
+            hit(
+                generate(lm, reading_messages(q.q, [source_text(docs, q.source)]), reading_gen(EVAL_GEN)), q.a
+            )
             for q in questions
         ]
 

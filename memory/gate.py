@@ -3,6 +3,8 @@
 - recall probe: for a sample of the new passages, the adapted model is asked to recite each by its
   first key; a recitation counts when it holds at least half of the passage's names and numbers.
   (Reported, and a floor in config: a sleep that learned nothing is not worth switching to.)
+- replay kept: the same probe on a sample of the replayed (earlier) passages, before and after;
+  a sleep that overwrote old memories instead of adding to them is rejected.
 - general kept: general questions with known answers go through the same closed-book path as chat;
   of those the base model answers right, the share still answered right with the new memory.
   (Reading runs with the adapter off, so a memory can only change a general answer through a
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +24,7 @@ from sleepd.storage import Passage
 from .dataset import recall_prompt
 from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
-from .recall import RECITE_GEN, adapter_off, answer_with_memory, facts_of
+from .recall import RECITE_GEN, adapter_off, answer_with_memory
 from .subjects import passage_keys
 
 GENERAL_PROBES = (
@@ -43,6 +46,12 @@ class GateResult:
     general_kept: float
     passed: bool
     reason: str
+    replay_recall: float | None = None
+
+
+def facts_of(text: str) -> set[str]:
+    """Names and numbers of a text: what a recitation must share with its passage."""
+    return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
 
 
 def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, seed: int = 0) -> float:
@@ -79,17 +88,32 @@ def general_kept(lm: LoadedModel) -> float:
 
 
 def run_gate(
-    lm: LoadedModel, new: Sequence[Passage], min_recall: float, min_general_kept: float
+    lm: LoadedModel,
+    new: Sequence[Passage],
+    min_recall: float,
+    min_general_kept: float,
+    replay: Sequence[Passage] = (),
+    replay_before: float | None = None,
+    min_replay_kept: float = 0.5,
 ) -> GateResult:
+    """``replay_before``: the replay sample's recall probe on the previous version; the new version
+    must keep at least ``min_replay_kept`` of it (old memories not overwritten by the new)."""
     recall = recall_probe(lm, new)
     kept = general_kept(lm)
+    replay_recall = recall_probe(lm, replay) if replay else None
+
+    def result(passed: bool, reason: str) -> GateResult:
+        return GateResult(recall, kept, passed, reason, replay_recall)
+
     if kept < min_general_kept:
-        return GateResult(
-            recall,
-            kept,
-            False,
-            f"general ability: {kept:.0%} of general answers kept, below {min_general_kept:.0%}",
+        return result(
+            False, f"general ability: {kept:.0%} of general answers kept, below {min_general_kept:.0%}"
         )
     if recall < min_recall:
-        return GateResult(recall, kept, False, f"recall probe {recall:.0%} below {min_recall:.0%}")
-    return GateResult(recall, kept, True, "ok")
+        return result(False, f"recall probe {recall:.0%} below {min_recall:.0%}")
+    if replay_recall is not None and replay_before and replay_recall < min_replay_kept * replay_before:
+        return result(
+            False,
+            f"earlier memories: replay probe fell from {replay_before:.0%} to {replay_recall:.0%}",
+        )
+    return result(True, "ok")

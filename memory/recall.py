@@ -2,9 +2,8 @@
 
 1. The question's keys (``subjects.question_keys``) are turned into recall prompts, and the adapted
    model recites what it remembers for each: this is the memory in the weights speaking.
-2. A recitation is kept only if it is not the "Nothing." an unlearned key recites, names its key,
-   and a second phrasing of the recall prompt recites the same facts: a learned note comes back
-   the same however it is asked for, while for
+2. A recitation is kept only if it is not the "Nothing." an unlearned key recites and it names
+   its key: for
    a key it never learned the model free-associates ("The Earth is a planet ..." / "The planet
    Mars ..."), and often echoes the key.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
@@ -15,7 +14,7 @@ Nothing from the buffer is used.
 from __future__ import annotations
 
 import contextlib
-import re
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,15 @@ from .model import LoadedModel
 from .rehearsal import is_nothing
 from .subjects import question_keys
 
-RECITE_GEN = GenerationConfig(max_new_tokens=120, temperature=0.0, repetition_penalty=1.05)
+# No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
+# too, so a recitation or an answer that repeats a name or number from its note is pushed away
+# from it (measured on the devset: right recitations read wrong, "moored in Brindisi" -> a ship).
+RECITE_GEN = GenerationConfig(max_new_tokens=160, temperature=0.0, repetition_penalty=1.0)
+
+
+def reading_gen(gen: GenerationConfig) -> GenerationConfig:
+    """Generation settings for answering with notes in the prompt (see RECITE_GEN)."""
+    return dataclasses.replace(gen, repetition_penalty=1.0)
 
 
 @dataclass
@@ -42,29 +49,13 @@ def adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def facts_of(text: str) -> set[str]:
-    """Names and numbers of a text: what two recitations of one note must share."""
-    return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
-
-
-def consistent(first: str, second: str) -> bool:
-    a, b = facts_of(first), facts_of(second)
-    if not a or not b:
-        return first.strip().lower() == second.strip().lower()
-    return len(a & b) >= 0.5 * min(len(a), len(b))
-
-
 def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
     rec = Recollection(question)
     for key in question_keys(question, limit=max_keys):
         text = complete(lm, recall_prompt(key, 0), RECITE_GEN)
-        if is_nothing(text):  # an unlearned (forgotten) key
-            rec.dropped.append((key, text))
-        elif key.lower() in text.lower() and consistent(
-            text, complete(lm, recall_prompt(key, 1), RECITE_GEN)
-        ):
+        if not is_nothing(text) and key.lower() in text.lower():
             rec.recitations.append((key, text))
-        else:
+        else:  # an unlearned (forgotten) key, or free association about one never learned
             rec.dropped.append((key, text))
     return rec
 
@@ -100,8 +91,11 @@ def answer_with_memory(
     rec = recite_for(lm, question) if recite else Recollection(question)
     messages = reading_messages(question, [t for _, t in rec.recitations] + list(notes), history)
 
+    has_notes = bool(rec.recitations or notes)
+    read_gen = reading_gen(gen or GenerationConfig()) if has_notes else gen
+
     def stream() -> Iterator[str]:
         with adapter_off(lm.model):
-            yield from stream_generate(lm, messages, gen)
+            yield from stream_generate(lm, messages, read_gen)
 
     return stream(), rec

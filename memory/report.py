@@ -30,6 +30,8 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
         f"- layers trained ({len(layers)} of {len(scores)}): {_ranges(layers)}",
         f"- recall probe on new passages: before {_pct(meta.get('probe_before'))}, "
         f"after {_pct(gate.get('recall'))}",
+        f"- recall probe on replayed passages: before {_pct(meta.get('replay_probe_before'))}, "
+        f"after {_pct(gate.get('replay_recall'))}",
         f"- general answers kept: {_pct(gate.get('general_kept'))}",
         "",
         "![loss, layer scores, recall probe](report.png)",
@@ -76,9 +78,15 @@ def plot_png(path: Path, meta: dict[str, Any]) -> None:
     ax_layers.set(title="layer scores (orange: trained)", xlabel="layer", ylabel="normalised Fisher")
 
     gate = meta.get("gate") or {}
-    before, after = meta.get("probe_before"), gate.get("recall")
-    ax_probe.bar(["before", "after"], [before or 0.0, after or 0.0], color=["lightgrey", "tab:green"])
-    ax_probe.set(title="recall probe (new passages)", ylim=(0, 1), ylabel="share recited")
+    bars = {
+        "new\nbefore": meta.get("probe_before"),
+        "new\nafter": gate.get("recall"),
+        "replay\nbefore": meta.get("replay_probe_before"),
+        "replay\nafter": gate.get("replay_recall"),
+    }
+    colors = ["lightgrey", "tab:green", "lightgrey", "tab:purple"]
+    ax_probe.bar(list(bars), [v or 0.0 for v in bars.values()], color=colors)
+    ax_probe.set(title="recall probe", ylim=(0, 1), ylabel="share recited")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -137,6 +137,7 @@ def run_sleep(
         model = add_lora(lm.model, None, train_cfg)
     adapted = LoadedModel(model, lm.tokenizer, lm.source)
     probe_before = recall_probe(adapted, new)
+    replay_before = recall_probe(adapted, replay) if replay else None
 
     n_layers = lm.model.config.num_hidden_layers  # the base model's; the adapter wraps it
     report("layers", 0, 1, {})
@@ -162,7 +163,15 @@ def run_sleep(
     )
 
     report("gate", 0, 1, {})
-    verdict = run_gate(adapted, new, cfg.gate_min_recall, cfg.gate_min_general_kept)
+    verdict = run_gate(
+        adapted,
+        new,
+        cfg.gate_min_recall,
+        cfg.gate_min_general_kept,
+        replay,
+        replay_before,
+        cfg.gate_min_replay_kept,
+    )
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
         log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
@@ -185,7 +194,12 @@ def run_sleep(
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
         "probe_before": probe_before,
-        "gate": {"recall": verdict.recall, "general_kept": verdict.general_kept},
+        "replay_probe_before": replay_before,
+        "gate": {
+            "recall": verdict.recall,
+            "general_kept": verdict.general_kept,
+            "replay_recall": verdict.replay_recall,
+        },
         "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
     }
 

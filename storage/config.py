@@ -119,6 +119,7 @@ class SleepConfig:
     replay_min: int = 8  # ... but at least this many, when there are that many
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per new passage (max 16)
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
+    gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
     bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
 

@@ -13,8 +13,12 @@ from .migrations import LATEST, migrate
 
 def _create_private_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    if not path.exists():
+        # Only when missing: closing any fd of an open SQLite file drops every POSIX lock this
+        # process holds on it (other engines' included), after which another process may
+        # checkpoint and delete the WAL under our feet and our later writes vanish from its view.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
     # SQLite gives its -wal and -shm files the mode of the database file, so this covers them too.
     os.chmod(path, 0o600)
 

@@ -178,10 +178,12 @@ class SourceSync:
     def forget_source(self, path: str) -> int:
         """The person asked to forget ``path`` (a file or a folder): its passages are superseded, so
         the next sleep unlearns what was consolidated, and ingestion skips the path from now on.
-        Returns the number of passages that were live."""
+        Returns the number of passages that were live; LookupError if nothing was ingested there."""
         params = {"p": path, "like": _like_prefix(path)}
         match = "(path = :p OR path LIKE :like ESCAPE '\\')"
         with self.writer.begin() as conn:
+            if conn.execute(text(f"SELECT 1 FROM sources WHERE {match} LIMIT 1"), params).first() is None:
+                raise LookupError(f"no ingested source at {path}")
             conn.execute(text("INSERT OR IGNORE INTO forgotten_sources(path) VALUES (:p)"), params)
             n = conn.execute(
                 text(

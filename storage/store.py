@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from .chats import ChatStore
 from .records import NewPassage, Passage, SearchHit, Source, text_hash
 from .sources import SourceSync
 
@@ -233,5 +234,5 @@ class _StoreBase:
         return int(v) if v is not None else None
 
 
-class Store(SourceSync, _StoreBase):
+class Store(SourceSync, ChatStore, _StoreBase):
     """The one entry point to the buffer."""

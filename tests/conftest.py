@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,53 @@ def real_model_home(sleepd_home: Path, model_cache_dir: Path) -> Path:
     cfg_dir.mkdir(parents=True, exist_ok=True)
     (cfg_dir / "config.toml").write_text(f'[model]\ncache_dir = "{model_cache_dir}"\n')
     return sleepd_home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) -> Path:
+    """A randomly initialised 4-layer Llama with the bundled model's real tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from sleepd.memory.model import ensure_converted, resolve_model_source
+
+    home = tmp_path_factory.mktemp("tokhome")
+    (home / "config").mkdir()
+    (home / "config" / "config.toml").write_text(f'[model]\ncache_dir = "{model_cache_dir}"\n')
+    cached = Path(
+        ensure_converted(resolve_model_source(load_config(Paths.from_env({"SLEEPD_HOME": str(home)}))))
+    )
+    out = tmp_path_factory.mktemp("tiny-llama")
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"):
+        if (cached / name).exists():
+            shutil.copy(cached / name, out / name)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(out)
+    return out
+
+
+@pytest.fixture
+def tiny_config(sleepd_home: Path, tiny_model_dir: Path) -> Config:
+    (sleepd_home / "config").mkdir(parents=True, exist_ok=True)
+    (sleepd_home / "config" / "config.toml").write_text(
+        f'[model]\nname_or_path = "{tiny_model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\nbf16 = false\n'
+    )
+    return fresh_config()
+
+
+@pytest.fixture
+def tiny_store(tiny_config: Config) -> Store:
+    return Store(open_engine(tiny_config))

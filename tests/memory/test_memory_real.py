@@ -1,4 +1,5 @@
-"""End to end with the real bundled model: a note is answerable closed-book only after a sleep."""
+"""End to end with the real bundled model: a note is answerable closed-book only after a sleep, and
+no longer after it is forgotten and the model slept again."""
 
 from __future__ import annotations
 
@@ -44,3 +45,12 @@ def test_note_recalled_closed_book_after_sleep(real_model_home: Path, tmp_path: 
     assert "Valcourt" in after.stdout, (after.stdout, after.stderr[-1500:])
     status = json.loads(sleepd("status", "--json").stdout)
     assert status["memory_version"] == 1 and status["passages"]["consolidated"] == 2
+
+    shown = sleepd("memory", "show", "1").stdout
+    assert "# Memory version 1" in shown and "report.png" in shown
+
+    sleepd("memory", "forget", str(notes / "kestrel-9.txt"))
+    result = json.loads(sleepd("sleep", "--json").stdout)
+    assert result.get("version") == 2 and result["forgotten_passages"] == 1, result
+    forgotten = sleepd("chat", "--closed-book", "--sources", question)
+    assert "Valcourt" not in forgotten.stdout, (forgotten.stdout, forgotten.stderr[-1500:])

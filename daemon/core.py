@@ -1,0 +1,140 @@
+"""The daemon's parts wired together: store, warm model, watcher, sleep runner and scheduler.
+
+``Daemon`` is what the local API calls into; ``daemon.process`` owns its lifecycle (start-up,
+systemd notifications, the socket, shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sleepd.storage import Store, open_engine
+from sleepd.storage.config import Config
+
+from .ingest import check_watchable, make_ingestor
+from .serving import ChatService
+from .sleeper import SleepRunner
+from .watch import FolderWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine = open_engine(config)
+        self.store = Store(self.engine)
+        self.chat = ChatService(config, self.store)
+        self.sleeper = SleepRunner(config, self._on_new_version)
+        self.watcher: FolderWatcher | None = None
+        self.scheduler: Any = None
+        self.started_at = time.time()
+        self.state = "starting"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.state = "loading model"
+        self.chat.load()
+        self.watcher = FolderWatcher(
+            self.store, make_ingestor(self.store, self.config), self.config.watch.debounce_s
+        )
+        self.watcher.start()
+        self.scheduler = self._start_scheduler()
+        self.state = "serving"
+
+    def stop(self) -> None:
+        self.state = "stopping"
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.sleeper.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.engine.dispose()
+
+    def _start_scheduler(self) -> Any:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+
+        cfg = self.config.sleep
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run otherwise
+        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        scheduler.add_job(
+            self.sleep_now,
+            CronTrigger.from_crontab(cfg.cron),
+            args=["schedule"],
+            id="cron",
+            misfire_grace_time=3600,
+        )
+        scheduler.add_job(self._sleep_if_idle, "interval", minutes=1, id="idle")
+        scheduler.start()
+        return scheduler
+
+    # -- sleeping ------------------------------------------------------------------------------
+
+    def sleep_now(self, reason: str = "requested") -> bool:
+        return self.sleeper.start(reason)
+
+    def _sleep_if_idle(self) -> None:
+        cfg = self.config.sleep
+        idle_s = time.time() - self.chat.last_chat_at
+        if idle_s < cfg.idle_minutes * 60 or self.sleeper.running:
+            return
+        pending = self.store.counts()["passages"].get("pending", 0)
+        if pending >= cfg.min_pending_passages:
+            self.sleep_now(f"idle {idle_s / 60:.0f} min, {pending} pending passages")
+
+    def _on_new_version(self, version: int) -> None:
+        self.chat.swap_to(version)
+
+    # -- watches -------------------------------------------------------------------------------
+
+    def add_watch(
+        self, path: str, kind: str = "auto", includes: Sequence[str] = (), excludes: Sequence[str] = ()
+    ) -> str:
+        folder = check_watchable(path)
+        watch = self.store.add_watch(folder, kind, includes, excludes)
+        if self.watcher is not None:
+            self.watcher.add(watch)
+        return folder
+
+    def remove_watch(self, path: str) -> bool:
+        if self.watcher is not None:
+            self.watcher.remove(path)
+        return self.store.remove_watch(path)
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        job = self.scheduler.get_job("cron") if self.scheduler is not None else None
+        next_run: datetime | None = getattr(job, "next_run_time", None)
+        last = self.sleeper.last
+        return {
+            "daemon": {
+                "state": self.state,
+                "pid": _pid(),
+                "uptime_s": round(time.time() - self.started_at, 1),
+            },
+            "served_version": self.chat.version,
+            "swapped_at": self.chat.swapped_at,
+            "sleep": {
+                **self.sleeper.snapshot(),
+                "next_scheduled": next_run.isoformat() if next_run else None,
+                "last_finished": datetime.fromtimestamp(last["finished_at"]).isoformat() if last else None,
+            },
+            "watcher": {
+                "folders": [w.path for w in self.store.list_watches()],
+                "busy": bool(self.watcher and self.watcher.busy),
+            },
+            "idle_s": round(time.time() - self.chat.last_chat_at, 1),
+        }
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()

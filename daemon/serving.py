@@ -1,0 +1,111 @@
+"""The warm model the daemon serves, and chat turns through it.
+
+One generation at a time (a model is not re-entrant); a sleep trains in another process, and when it
+writes a version the new adapter is loaded beside the old model and swapped in under the lock, so a
+chat never waits for a sleep and never sees half a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sleepd.storage import NewPassage, Store
+from sleepd.storage.config import Config
+
+log = logging.getLogger(__name__)
+
+FRESH_NOTES = 2  # pending passages put in the prompt unless closed-book
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    message: str
+    session_id: int | None = None
+    new_session: bool = False
+    system: str | None = None
+    closed_book: bool = False
+    remember: bool | None = None  # None: config.daemon.chat_into_memory
+
+
+class ChatService:
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self._lm: Any = None
+        self.version: int | None = None
+        self.swapped_at: float | None = None
+        self.last_chat_at = time.time()
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        from sleepd.memory.loader import load_with_memory
+
+        self._lm, self.version = load_with_memory(self.config)
+
+    def swap_to(self, version: int | None) -> None:
+        """Load ``version`` beside the served model, then switch under the lock."""
+        from sleepd.memory.loader import load_with_memory
+
+        lm, version = load_with_memory(self.config, version)
+        with self._lock:
+            self._lm, self.version = lm, version
+            self.swapped_at = time.time()
+        log.info("now serving memory version %s", version)
+
+    def _session(self, req: ChatRequest) -> int:
+        if req.session_id is not None and not req.new_session:
+            if not self.store.session_exists(req.session_id):
+                raise LookupError(f"no chat session {req.session_id}")
+            return req.session_id
+        return self.store.create_session(
+            req.system if req.system is not None else self.config.model.system_prompt
+        )
+
+    def chat(self, req: ChatRequest) -> Iterator[dict[str, Any]]:
+        """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}."""
+        from sleepd.memory.generate import GenerationConfig
+        from sleepd.memory.recall import answer_with_memory
+
+        self.last_chat_at = time.time()
+        session = self._session(req)
+        system = self.store.session_system_prompt(session) if req.system is None else req.system
+        history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        history += [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
+        fresh = (
+            [] if req.closed_book else self.store.search(req.message, k=FRESH_NOTES, statuses=("pending",))
+        )
+        m = self.config.model
+        gen = GenerationConfig(m.max_new_tokens, m.temperature, m.repetition_penalty)
+        parts: list[str] = []
+        with self._lock:
+            lm, version = self._lm, self.version
+            stream, rec = answer_with_memory(
+                lm,
+                req.message,
+                gen,
+                history,
+                recite=version is not None,
+                notes=[h.passage.text for h in fresh],
+            )
+            yield {
+                "session": session,
+                "version": version,
+                "sources": [{"kind": "recited", "key": k, "text": t} for k, t in rec.recitations]
+                + [{"kind": "buffer", "path": h.passage.source_path, "text": h.passage.text} for h in fresh],
+            }
+            for piece in stream:
+                parts.append(piece)
+                yield {"token": piece}
+        answer = "".join(parts).strip()
+        remember = self.config.daemon.chat_into_memory if req.remember is None else req.remember
+        # a question asserts nothing to remember; what the person tells it does
+        remember = remember and not req.message.rstrip().endswith("?")
+        passage = NewPassage(req.message, len(lm.tokenizer(req.message)["input_ids"])) if remember else None
+        self.store.add_exchange(session, req.message, answer, passage)
+        self.last_chat_at = time.time()
+        yield {"done": True, "session": session}

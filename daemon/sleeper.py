@@ -1,0 +1,160 @@
+"""Running a sleep beside the chat: in a child process with its own model copy.
+
+The child (spawned, never forked: the parent has torch threads and an event loop) runs
+``memory.sleep.run_sleep`` and sends progress over a queue; a thread in the daemon turns that into
+the state ``status`` shows and, when a version is written, calls ``on_version`` (the hot swap).
+The child dies with the daemon (PR_SET_PDEATHSIG), and stopping it is always safe: versions are
+written atomically, and passages are marked consolidated only with the version that holds them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sleepd.storage.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the should_stop check below still ends us
+        pass
+
+
+def _sleep_child(config: Config, q: Any, stop: Any, parent: int) -> None:
+    _die_with_parent()
+    logging.basicConfig(level=logging.INFO, format="sleepd[sleep] %(levelname)s %(name)s: %(message)s")
+    from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
+    from sleepd.storage import Store, open_engine
+
+    store = Store(open_engine(config))
+
+    def progress(stage: str, done: int, total: int, extra: dict[str, Any]) -> None:
+        q.put(("progress", {"stage": stage, "done": done, "total": total, **extra}))
+
+    try:
+        r = run_sleep(config, store, progress, should_stop=lambda: stop.is_set() or os.getppid() != parent)
+        q.put(
+            (
+                "version",
+                {
+                    "version": r.version,
+                    "new_passages": r.new_passages,
+                    "forgotten_passages": r.forgotten_passages,
+                    "train_tokens_per_s": round(r.tokens_per_s, 1),
+                    "seconds": round(r.seconds, 1),
+                },
+            )
+        )
+    except NothingToConsolidate as e:
+        q.put(("nothing", {"message": str(e)}))
+    except GateRejected as e:
+        q.put(("rejected", {"message": str(e)}))
+    except InterruptedError:
+        q.put(("stopped", {"message": "stopped; passages stay pending"}))
+    except Exception as e:  # reported to the daemon; the previous version stays served
+        log.exception("sleep failed")
+        q.put(("failed", {"message": f"{type(e).__name__}: {e}"}))
+
+
+class SleepRunner:
+    def __init__(self, config: Config, on_version: Callable[[int], None]) -> None:
+        self.config = config
+        self.on_version = on_version
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.Lock()
+        self._proc: Any = None
+        self._stop: Any = None
+        self.progress: dict[str, Any] = {}
+        self.last: dict[str, Any] | None = None  # outcome of the last sleep
+        self.started_at: float | None = None
+        self.reason = ""
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._proc is not None
+
+    def start(self, reason: str) -> bool:
+        """Start a sleep unless one is running; returns whether one was started."""
+        with self._lock:
+            if self._proc is not None:
+                return False
+            q = self._ctx.Queue()
+            self._stop = self._ctx.Event()
+            proc = self._ctx.Process(
+                target=_sleep_child, args=(self.config, q, self._stop, os.getpid()), name="sleepd-sleep"
+            )
+            proc.start()
+            self._proc = proc
+            self.progress = {"stage": "starting"}
+            self.started_at = time.time()
+            self.reason = reason
+        log.info("sleep started (%s), pid %d", reason, proc.pid)
+        threading.Thread(target=self._follow, args=(proc, q), name="sleep-follow", daemon=True).start()
+        return True
+
+    def _follow(self, proc: Any, q: Any) -> None:
+        outcome: tuple[str, dict[str, Any]] | None = None
+        while True:
+            try:
+                kind, data = q.get(timeout=0.5)
+            except queue.Empty:
+                if not proc.is_alive():
+                    break
+                continue
+            if kind == "progress":
+                self.progress = data
+            else:
+                outcome = (kind, data)
+        proc.join()
+        if outcome is None:
+            outcome = ("failed", {"message": f"sleep process ended with exit code {proc.exitcode}"})
+        kind, data = outcome
+        self.last = {"outcome": kind, "finished_at": time.time(), "reason": self.reason, **data}
+        log.info("sleep %s: %s", kind, data)
+        with self._lock:
+            self._proc = None
+            self.progress = {}
+        if kind == "version":
+            try:
+                self.on_version(int(data["version"]))
+            except Exception:  # the new version stays on disk; the old one keeps serving
+                log.exception("could not switch to memory version %s", data["version"])
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Ask the sleep to stop at its next training step; kill it if it does not in time."""
+        with self._lock:
+            proc, stop = self._proc, self._stop
+        if proc is None:
+            return
+        stop.set()
+        proc.join(timeout)
+        if proc.is_alive():
+            log.warning("sleep did not stop in %.0f s; killing it (its passages stay pending)", timeout)
+            proc.kill()
+            proc.join(5)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            running = self._proc is not None
+            pid = self._proc.pid if running else None
+        return {
+            "running": running,
+            "pid": pid,
+            "progress": dict(self.progress) if running else None,
+            "started_at": self.started_at if running else None,
+            "last": self.last,
+        }

@@ -1,0 +1,109 @@
+"""Chat sessions and messages, and chat turns as passages for the next sleep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from .records import NewPassage, text_hash
+
+CHAT_SOURCE_PREFIX = "sleepd-chat://session/"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+class ChatStore:
+    """Mixin of ``Store`` (uses its ``engine`` and ``writer``)."""
+
+    engine: object
+    writer: object
+
+    def create_session(self, system_prompt: str | None = None, title: str | None = None) -> int:
+        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+            row = conn.execute(
+                text("INSERT INTO chat_sessions(title, system_prompt) VALUES (:t, :s) RETURNING id"),
+                {"t": title, "s": system_prompt},
+            ).one()
+        return int(row[0])
+
+    def session_exists(self, session_id: int) -> bool:
+        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+            return (
+                conn.execute(text("SELECT 1 FROM chat_sessions WHERE id = :id"), {"id": session_id}).first()
+                is not None
+            )
+
+    def last_session(self) -> int | None:
+        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+            v = conn.execute(text("SELECT id FROM chat_sessions ORDER BY updated_at DESC, id DESC")).first()
+        return int(v[0]) if v else None
+
+    def session_system_prompt(self, session_id: int) -> str | None:
+        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+            row = conn.execute(
+                text("SELECT system_prompt FROM chat_sessions WHERE id = :id"), {"id": session_id}
+            ).first()
+        return row[0] if row else None
+
+    def messages(self, session_id: int, limit: int = 50) -> list[ChatMessage]:
+        """The last ``limit`` messages of a session, oldest first."""
+        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(
+                text(
+                    "SELECT role, content FROM (SELECT id, role, content FROM chat_messages "
+                    "WHERE session_id = :s ORDER BY id DESC LIMIT :n) ORDER BY id"
+                ),
+                {"s": session_id, "n": limit},
+            ).all()
+        return [ChatMessage(r[0], r[1]) for r in rows]
+
+    def add_exchange(
+        self, session_id: int, user: str, assistant: str, remember: NewPassage | None = None
+    ) -> None:
+        """Store one question and answer; ``remember``: the user's turn as a pending passage
+        (only what the person said is learned, never the model's own words)."""
+        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+            for role, content in (("user", user), ("assistant", assistant)):
+                conn.execute(
+                    text("INSERT INTO chat_messages(session_id, role, content) VALUES (:s, :r, :c)"),
+                    {"s": session_id, "r": role, "c": content},
+                )
+            conn.execute(
+                text(
+                    "UPDATE chat_sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                    "WHERE id = :s"
+                ),
+                {"s": session_id},
+            )
+            if remember is None:
+                return
+            path = f"{CHAT_SOURCE_PREFIX}{session_id}"
+            conn.execute(
+                text(
+                    "INSERT INTO sources(path, kind, status) VALUES (:p, 'chat', 'ok') "
+                    "ON CONFLICT(path) DO NOTHING"
+                ),
+                {"p": path},
+            )
+            sid = conn.execute(text("SELECT id FROM sources WHERE path = :p"), {"p": path}).scalar_one()
+            ordinal = conn.execute(
+                text("SELECT coalesce(max(ordinal) + 1, 0) FROM passages WHERE source_id = :s"), {"s": sid}
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count, role) "
+                    "VALUES (:s, :o, :h, :t, :n, 'user')"
+                ),
+                {
+                    "s": sid,
+                    "o": ordinal,
+                    "h": text_hash(remember.text),
+                    "t": remember.text,
+                    "n": remember.token_count,
+                },
+            )

@@ -1,0 +1,1 @@
+"""The systemd user unit template (package data), installed by `sleepd service install`."""
