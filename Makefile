@@ -1,5 +1,8 @@
 # The two commands of the README:
-#   make run   -- set up (once) and start sleepd on the bundled model, then chat with it
+#   make run   -- set up (once), start the sleepd daemon on the bundled model (in the background,
+#                 if it is not running yet), then chat with it; the daemon keeps running after
+#                 the chat (`sleepd daemon --stop` stops it, `sleepd service install` makes it a
+#                 systemd user service)
 #   make test  -- set up (once) and run the whole test suite (what CI runs)
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,6 +11,7 @@ BIN := $(VENV)/bin
 .PHONY: run test setup lint clean
 
 run: setup
+	$(BIN)/sleepd daemon --detach
 	$(BIN)/sleepd chat
 
 test: setup

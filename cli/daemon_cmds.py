@@ -95,6 +95,12 @@ def _run_foreground(config) -> None:  # type: ignore[no-untyped-def]
         run_daemon(config)
     except AlreadyRunning as e:
         raise fail(str(e)) from None
+    # Everything is closed and flushed by now. Skip interpreter teardown: native thread pools of
+    # a model loaded in a worker thread (the hot swap) can abort in their destructors at exit.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def render_unit(exec_start: str, env: dict[str, str]) -> str:

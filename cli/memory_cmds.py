@@ -15,9 +15,40 @@ memory_app = typer.Typer(help="Consolidated memory versions.", no_args_is_help=T
 app.add_typer(memory_app, name="memory")
 
 
+class StageBars:
+    """One Rich progress bar per sleep stage (steps, loss, ETA), on stderr."""
+
+    def __init__(self, disable: bool) -> None:
+        self.bar = Progress(
+            TextColumn("[bold]{task.description:<8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err,
+            disable=disable,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> StageBars:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, stage: str, done: int, total: int, extra: dict[str, Any]) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total, info="")
+        info = f"loss {extra['loss']:.3f}" if "loss" in extra else ""
+        if "layers" in extra:
+            info = f"{len(extra['layers'])} layers"
+        self.bar.update(self.tasks[stage], completed=done, total=total, info=info)
+
+
 @app.command()
 def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
-    """Consolidate pending passages into the model now (in-process)."""
+    """Consolidate pending passages into the model now (through the daemon if it runs, else here)."""
     from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
 
     config, store = load_context()
@@ -25,38 +56,25 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
     if client is not None:
         _sleep_through_daemon(client, as_json)
         return
-    bar = Progress(
-        TextColumn("[bold]{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err,
-        disable=as_json,
-    )
-    tasks: dict[str, Any] = {}
-
-    def progress(stage: str, done: int, total: int, extra: dict[str, Any]) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total, info="")
-        info = f"loss {extra['loss']:.3f}" if "loss" in extra else ""
-        if "layers" in extra:
-            info = f"{len(extra['layers'])} layers"
-        bar.update(tasks[stage], completed=done, total=total, info=info)
-
+    bars = StageBars(disable=as_json)
     try:
-        with bar:
-            result = run_sleep(config, store, progress)
+        with bars:
+            result = run_sleep(config, store, bars.update)
     except (GateRejected, NothingToConsolidate) as e:
         rejected = isinstance(e, GateRejected)
         if as_json:
-            print(json.dumps({"version": None, "rejected" if rejected else "reason": str(e)}))
+            print(
+                json.dumps(
+                    {"outcome": "rejected" if rejected else "nothing", "version": None, "message": str(e)}
+                )
+            )
         elif rejected:
             out.print(f"[yellow]sleep rejected:[/] {e}; the previous memory is still served")
         else:
             out.print(f"nothing to do: {e}")
         return
     summary = {
+        "outcome": "version",
         "version": result.version,
         "new_passages": result.new_passages,
         "replay_passages": result.replay_passages,
@@ -89,27 +107,14 @@ def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
         started = client.post("/sleep")
         if not started["started"]:
             err.print("a sleep is already running; following it")
-        bar = Progress(
-            TextColumn("[bold]{task.description:<8}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=err,
-            disable=as_json,
-        )
-        tasks: dict[str, Any] = {}
-        with bar:
+        bars = StageBars(disable=as_json)
+        with bars:
             while True:
                 sleep = client.get("/status")["sleep"]
                 if not sleep["running"]:
                     break
                 p = sleep["progress"] or {}
-                stage = p.get("stage", "starting")
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=p.get("total") or 1, info="")
-                info = f"loss {p['loss']:.3f}" if "loss" in p else ""
-                bar.update(tasks[stage], completed=p.get("done", 0), total=p.get("total") or 1, info=info)
+                bars.update(p.get("stage", "starting"), p.get("done", 0), p.get("total") or 1, p)
                 time.sleep(0.5)
     except DaemonError as e:
         raise fail(str(e)) from None

@@ -123,16 +123,18 @@ class SleepRunner:
         if outcome is None:
             outcome = ("failed", {"message": f"sleep process ended with exit code {proc.exitcode}"})
         kind, data = outcome
+        if kind == "version":  # still "running" until the daemon serves it: status never lies
+            self.progress = {"stage": "swap", "done": 0, "total": 1}
+            try:
+                self.on_version(int(data["version"]))
+            except Exception as e:  # the new version stays on disk; the old one keeps serving
+                log.exception("could not switch to memory version %s", data["version"])
+                data = {**data, "message": f"written but not served: {type(e).__name__}: {e}"}
         self.last = {"outcome": kind, "finished_at": time.time(), "reason": self.reason, **data}
         log.info("sleep %s: %s", kind, data)
         with self._lock:
             self._proc = None
             self.progress = {}
-        if kind == "version":
-            try:
-                self.on_version(int(data["version"]))
-            except Exception:  # the new version stays on disk; the old one keeps serving
-                log.exception("could not switch to memory version %s", data["version"])
 
     def stop(self, timeout: float = 20.0) -> None:
         """Ask the sleep to stop at its next training step; kill it if it does not in time."""

@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,20 +23,33 @@ from sleepd.storage import Config, NewPassage, Store
 from .daemon_proc import RunningDaemon, sleepd
 
 
-def _notify_listener(path: Path) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(0.5)
-    return sock
+class NotifyListener:
+    """A fake systemd: a datagram socket read continuously (as systemd does), lines collected."""
 
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-def _received(sock: socket.socket, wanted: set[str], timeout: float) -> set[str]:
-    seen: set[str] = set()
-    end = time.monotonic() + timeout
-    while not wanted <= seen and time.monotonic() < end:
-        with contextlib.suppress(TimeoutError):
-            seen.update(sock.recv(4096).decode().splitlines())
-    return seen
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                self.seen.update(self.sock.recv(4096).decode().splitlines())
+
+    def wait_for(self, wanted: set[str], timeout: float) -> set[str]:
+        end = time.monotonic() + timeout
+        while not wanted <= self.seen and time.monotonic() < end:
+            time.sleep(0.05)
+        return set(self.seen)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
 
 
 def test_notifier_abstract_socket_and_watchdog_interval() -> None:
@@ -53,7 +67,7 @@ def test_notifier_abstract_socket_and_watchdog_interval() -> None:
 
 
 def test_daemon_socket_notify_chat_and_clean_stop(tiny_config: Config, tmp_path: Path) -> None:
-    listener = _notify_listener(tmp_path / "notify.sock")
+    listener = NotifyListener(tmp_path / "notify.sock")
     daemon = RunningDaemon(
         tiny_config,
         tmp_path / "daemon.log",
@@ -61,7 +75,7 @@ def test_daemon_socket_notify_chat_and_clean_stop(tiny_config: Config, tmp_path:
     )
     try:
         daemon.wait_ready()
-        assert {"READY=1", "WATCHDOG=1"} <= _received(listener, {"READY=1", "WATCHDOG=1"}, 30)
+        assert {"READY=1", "WATCHDOG=1"} <= listener.wait_for({"READY=1", "WATCHDOG=1"}, 30)
         sock_path = tiny_config.paths.socket_path
         assert stat.S_IMODE(sock_path.stat().st_mode) == 0o600
         assert stat.S_IMODE(sock_path.parent.stat().st_mode) == 0o700
@@ -83,7 +97,8 @@ def test_daemon_socket_notify_chat_and_clean_stop(tiny_config: Config, tmp_path:
         code = daemon.stop()
     assert code == 0, daemon.log.read_text()[-3000:]
     assert not tiny_config.paths.socket_path.exists()
-    assert "STOPPING=1" in _received(listener, {"STOPPING=1"}, 5)
+    assert "STOPPING=1" in listener.wait_for({"STOPPING=1"}, 5)
+    listener.close()
 
 
 def Store_of(config: Config) -> Store:  # noqa: N802

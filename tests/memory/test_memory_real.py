@@ -1,56 +1,79 @@
-"""End to end with the real bundled model: a note is answerable closed-book only after a sleep, and
-no longer after it is forgotten and the model slept again."""
+"""End to end with the real bundled model and the real daemon on the devset: a note saved a moment
+ago is answered from retrieval; after a sleep (chat keeps answering during it) closed-book answers
+improve; a forgotten file is no longer recalled after the next sleep."""
 
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from sleepd.storage import load_config
+from tests.conftest import DEVSET
+from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
-def sleepd(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "sleepd.cli.main", *args], capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
+# (question, gold, source): ones the bundled model gets right with the note in its prompt
+PROBES = [
+    ("Who owns the server tundra-42?", "Soren Adeyemi", "notes/infra/tundra-42.txt"),
+    ("Who owns the server quokka-db?", "Calla Neuwirth", "notes/infra/quokka-db.txt"),
+    ("Who is the skipper of the Copper Wren?", "Henrik Oyelaran", "notes/sailing/3.md"),
+    ("Who is the skipper of the Lantern Hare?", "Pavo Trinquet", "notes/sailing/1.md"),
+]
+
+
+def _closed_book_hits(questions: list[tuple[str, str, str]]) -> list[bool]:
+    return [gold in sleepd("chat", "--closed-book", q).stdout for q, gold, _ in questions]
 
 
 @pytest.mark.slow
-def test_note_recalled_closed_book_after_sleep(real_model_home: Path, tmp_path: Path) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "kestrel-9.txt").write_text(
-        "Server kestrel-9: runs Alpine 3.19, listens on port 7001. Owner: Ines Valcourt.\n"
-    )
-    (notes / "amber-finch.md").write_text(
-        "# The Amber Finch\n\nThe skipper of the Amber Finch is Ragnar Solheim. She is moored in Tromso.\n"
-    )
-    # The gate is tested on its own (test_sleep.py); with 6-8 general probes one flipped answer is
-    # already 12-17%, so this test only asks the gate to catch a collapse.
+def test_devset_through_the_daemon(real_model_home: Path, tmp_path: Path) -> None:
     cfg = real_model_home / "config" / "config.toml"
-    cfg.write_text(cfg.read_text() + "[sleep]\ngate_min_general_kept = 0.5\n")
-    sleepd("ingest", str(notes))
-    question = "Who owns the server kestrel-9?"
-    before = sleepd("chat", "--closed-book", question).stdout
-    assert "Valcourt" not in before
+    # shorter training than the default keeps CI time bounded; the gate has its own test, and with
+    # 8 general probes one flipped answer is already 12%, so here it only has to catch a collapse
+    cfg.write_text(cfg.read_text() + "[sleep]\nepochs = 6\ngate_min_general_kept = 0.5\n")
+    config = load_config()
+    daemon = RunningDaemon(config, tmp_path / "daemon.log")
+    try:
+        client = daemon.wait_ready()
+        assert stat.S_IMODE(config.paths.socket_path.stat().st_mode) == 0o600
+        docs = DEVSET / "docs"
+        sleepd("watch", "add", str(docs))
+        end = time.monotonic() + 120
+        while client.get("/status")["passages"]["pending"] < 16 and time.monotonic() < end:
+            time.sleep(0.5)
+        # a note read seconds ago is answered from the buffer, before any sleep
+        fresh = sleepd("chat", "--sources", "Who owns the server tundra-42?")
+        assert "Soren Adeyemi" in fresh.stdout, (fresh.stdout, fresh.stderr[-800:])
+        before = _closed_book_hits(PROBES)
 
-    result = json.loads(sleepd("sleep", "--json").stdout)
-    assert result.get("version") == 1 and result["new_passages"] == 2, result
+        sleeping = subprocess.Popen(
+            [sys.executable, "-m", "sleepd.cli.main", "sleep", "--json"], stdout=subprocess.PIPE, text=True
+        )
+        daemon.wait_sleep_stage("train", min_done=2)
+        during = sleepd("chat", "What is the capital of France?")  # chat answers while it trains
+        assert "Paris" in during.stdout
+        assert client.get("/status")["sleep"]["running"]
+        out, _ = sleeping.communicate(timeout=1800)
+        result = json.loads(out)
+        assert result["outcome"] == "version" and result["version"] == 1, result
+        assert client.get("/status")["served_version"] == 1
 
-    after = sleepd("chat", "--closed-book", "--sources", question)
-    assert "Valcourt" in after.stdout, (after.stdout, after.stderr[-1500:])
-    status = json.loads(sleepd("status", "--json").stdout)
-    assert status["memory_version"] == 1 and status["passages"]["consolidated"] == 2
+        after = _closed_book_hits(PROBES)
+        assert sum(after) > sum(before), (before, after)
+        assert sum(after) >= 2, after
 
-    shown = sleepd("memory", "show", "1").stdout
-    assert "# Memory version 1" in shown and "report.png" in shown
-
-    sleepd("memory", "forget", str(notes / "kestrel-9.txt"))
-    result = json.loads(sleepd("sleep", "--json").stdout)
-    assert result.get("version") == 2 and result["forgotten_passages"] == 1, result
-    forgotten = sleepd("chat", "--closed-book", "--sources", question)
-    assert "Valcourt" not in forgotten.stdout, (forgotten.stdout, forgotten.stderr[-1500:])
+        recalled = [p for p, hit in zip(PROBES, after, strict=True) if hit]
+        gone = recalled[0]
+        sleepd("memory", "forget", str(docs / gone[2]))
+        forget = json.loads(sleepd("sleep", "--json").stdout)
+        assert forget["outcome"] == "version" and forget["forgotten_passages"] == 1, forget
+        assert _closed_book_hits([gone]) == [False]
+        shown = sleepd("memory", "show", "2").stdout
+        assert "# Memory version 2" in shown and "forgotten: 1" in shown
+    finally:
+        assert daemon.stop() == 0, daemon.log.read_text()[-3000:]

@@ -172,3 +172,18 @@ def test_a_pending_passage_superseded_before_any_sleep_needs_no_unlearning(
     assert tiny_store.passages_to_forget() == []
     with pytest.raises(NothingToConsolidate):
         run_sleep(tiny_config, tiny_store)
+
+
+def test_gate_rejects_a_version_that_overwrote_earlier_memories(
+    tiny_config: Config, tiny_store: Store
+) -> None:
+    from sleepd.memory.gate import run_gate
+    from sleepd.memory.model import load_model
+
+    ids = _add(tiny_store, "/notes/a.md", NOTES)
+    passages = [p for p in tiny_store.passages() if p.id in ids]
+    lm = load_model(tiny_config)  # an untrained random model recites nothing right
+    kept = run_gate(lm, passages[:1], 0.0, 0.0, passages[1:], replay_before=None)
+    assert kept.passed and kept.replay_recall == 0.0
+    worse = run_gate(lm, passages[:1], 0.0, 0.0, passages[1:], replay_before=1.0, min_replay_kept=0.5)
+    assert not worse.passed and "earlier memories" in worse.reason
