@@ -2,9 +2,9 @@
 
 The baseline is LoRA as a plain fine-tuning loop runs it: fp32, every layer trained, examples in
 shuffled batches of 8 padded to the longest (attention mask, pad labels ignored). sleepd's variants
-train the same examples packed into rows (no padding), under bf16 autocast, on all layers or on the
-top layers only (backward then stops at the lowest trained layer). Speed = real (non-pad) tokens
-per second of training.
+train the same examples in length-grouped batches (little padding), under bf16 autocast, on all
+layers or on the top layers only (backward then stops at the lowest trained layer). Speed = real
+(non-pad) tokens per second of training.
 
 Usage: .venv/bin/python bench/train_speed.py [--examples 96]
 Also called by bench/memory.py, so the memory table carries the speed ratio of the same run.
@@ -79,13 +79,13 @@ def measure(config, n_examples: int = 96, top_k: int = 10, log=print) -> dict[st
         model, examples, pad_id=lm.tokenizer.pad_token_id or 0
     )
     variants = [
-        ("fp32, all layers, packed", False, range(n_layers)),
-        ("sleepd: bf16, all layers, packed", True, range(n_layers)),
-        (f"sleepd: bf16, top {top_k} layers, packed", True, range(n_layers - top_k, n_layers)),
+        ("fp32, all layers, length-grouped batches", False, range(n_layers)),
+        ("sleepd: bf16, all layers, length-grouped batches", True, range(n_layers)),
+        (f"sleepd: bf16, top {top_k} layers, length-grouped", True, range(n_layers - top_k, n_layers)),
     ]
     for name, bf16, layers in variants:
         lm = load_model(config)
-        cfg = TrainConfig(epochs=1, bf16=bf16, row_tokens=1024, min_rows_per_epoch=1)
+        cfg = TrainConfig(epochs=1, bf16=bf16, min_steps_per_epoch=1)
         model = add_lora(lm.model, None, cfg)
         set_trainable_layers(model, list(layers))
         rates[name] = train_lora(model, examples, cfg).tokens_per_s

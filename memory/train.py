@@ -1,4 +1,4 @@
-"""LoRA training on the chosen layers, on CPU: packed rows, bf16 autocast, AdamW, progress.
+"""LoRA training on the chosen layers, on CPU: length-grouped batches, bf16 autocast, AdamW, progress.
 
 Only the layers in ``layers`` get LoRA weights (peft ``layers_to_transform``); autograd then stops
 at the lowest of them, so choosing upper layers also shortens every backward pass.
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dataset import Tokenized, pack
+from .dataset import Tokenized, length_grouped_batches
 
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -24,8 +24,8 @@ class TrainConfig:
     alpha: int = 32
     learning_rate: float = 1e-3
     epochs: int = 8
-    row_tokens: int = 1024  # upper bound; small sleeps use shorter rows (see rows_of)
-    min_rows_per_epoch: int = 8
+    batch_tokens: int = 2048  # padded tokens per optimizer step (upper bound, see train_lora)
+    min_steps_per_epoch: int = 8
     bf16: bool = True
     seed: int = 0
     warmup_steps: int = 4
@@ -65,6 +65,22 @@ def add_lora(model: Any, layers: Sequence[int] | None, cfg: TrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
+def collate(batch: Sequence[Tokenized]) -> tuple[Any, Any, Any]:
+    """Right-padded tensors: input ids, labels (-100 on prompt and padding), attention mask."""
+    import torch
+
+    width = max(len(t.input_ids) for t in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)  # [B, T]
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)  # [B, T]
+    mask = torch.zeros((len(batch), width), dtype=torch.long)  # [B, T]
+    for r, t in enumerate(batch):
+        n = len(t.input_ids)
+        ids[r, :n] = torch.tensor(t.input_ids)
+        labels[r, :n] = torch.tensor(t.labels)
+        mask[r, :n] = 1
+    return ids, labels, mask
+
+
 def train_lora(
     peft_model: Any,
     examples: Sequence[Tokenized],
@@ -78,13 +94,14 @@ def train_lora(
     rng = random.Random(cfg.seed)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
-    # Rows are re-packed every epoch from shuffled examples. A small sleep (two notes) would fit in
-    # one row and get one optimizer step per epoch: too few to learn anything, so rows shrink until
-    # an epoch has at least min_rows_per_epoch of them (same tokens, more steps).
+    # Batches are re-made every epoch from shuffled examples. A small sleep (two notes) would fit
+    # in one batch and get one optimizer step per epoch: too few to learn anything, so batches
+    # shrink until an epoch has at least min_steps_per_epoch of them (same tokens, more steps).
+    longest = max((len(e.input_ids) for e in examples), default=1)
     epoch_tokens = sum(len(e.input_ids) for e in examples)
-    row_tokens = max(1, min(cfg.row_tokens, epoch_tokens // cfg.min_rows_per_epoch))
-    rows_per_epoch = len(pack(list(examples), row_tokens))
-    total = max(1, rows_per_epoch * cfg.epochs)
+    batch_tokens = max(longest, min(cfg.batch_tokens, epoch_tokens // cfg.min_steps_per_epoch))
+    steps_per_epoch = len(length_grouped_batches(examples, batch_tokens, random.Random(cfg.seed)))
+    total = max(1, steps_per_epoch * cfg.epochs)
 
     def lr_at(step: int) -> float:  # linear warm-up, cosine decay to 10%
         if step < cfg.warmup_steps:
@@ -98,15 +115,12 @@ def train_lora(
     start = time.perf_counter()
     step = 0
     for _epoch in range(cfg.epochs):
-        order = list(examples)
-        rng.shuffle(order)
-        for row in pack(order, row_tokens):
+        for batch in length_grouped_batches(examples, batch_tokens, rng):
             if should_stop and should_stop():
                 raise InterruptedError("training stopped")
-            ids = torch.tensor([row.input_ids])  # [1, T]
-            labels = torch.tensor([row.labels])  # [1, T]
+            ids, labels, mask = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                out = peft_model(input_ids=ids, labels=labels)
+                out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -114,7 +128,7 @@ def train_lora(
             opt.zero_grad(set_to_none=True)
             loss = float(out.loss.detach())
             stats.losses.append(loss)
-            stats.tokens += len(row.input_ids)
+            stats.tokens += int(mask.sum())  # real tokens, not padding
             step += 1
             if on_step:
                 on_step(step, total, loss)
