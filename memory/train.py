@@ -6,10 +6,11 @@ at the lowest of them, so choosing upper layers also shortens every backward pas
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class TrainConfig:
     bf16: bool = True
     seed: int = 0
     warmup_steps: int = 4
+    cache_frozen: bool = True  # training top layers only: cache what the frozen ones output
 
 
 @dataclass
@@ -81,6 +83,82 @@ def collate(batch: Sequence[Tokenized]) -> tuple[Any, Any, Any]:
     return ids, labels, mask
 
 
+class FrozenPrefixCache:
+    """Hidden states entering the lowest trained layer, per example, kept from the first epoch on.
+
+    The layers below it are frozen, so what they output for an example never changes: later epochs
+    feed the cached states as ``inputs_embeds`` to the trained layers alone, skipping the frozen
+    ones' forward pass too (backward already stops there). Used when training the top k layers.
+    """
+
+    def __init__(self, peft_model: Any, lowest: int, budget_bytes: int = 1_500_000_000) -> None:
+        self.decoder = _decoder_of(peft_model)
+        self.lowest = lowest
+        self.budget = budget_bytes
+        self.states: dict[int, Any] = {}  # id(example) -> [T, H]
+        self.bytes = 0
+        self._captured: Any = None
+
+    def has(self, batch: Sequence[Tokenized]) -> bool:
+        return all(id(t) in self.states for t in batch)
+
+    @contextlib.contextmanager
+    def capturing(self, batch: Sequence[Tokenized]) -> Iterator[None]:
+        """Around a whole-model forward of ``batch``: keep what enters the lowest trained layer."""
+
+        def grab(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            self._captured = (args[0] if args else kwargs["hidden_states"]).detach()
+
+        hook = self.decoder.layers[self.lowest].register_forward_pre_hook(grab, with_kwargs=True)
+        try:
+            yield
+        finally:
+            hook.remove()
+        for r, t in enumerate(batch):
+            state = self._captured[r, : len(t.input_ids)].clone()  # [T, H]
+            if self.bytes + state.numel() * state.element_size() > self.budget:
+                break  # a very large sleep: the rest runs whole, every epoch
+            self.states[id(t)] = state
+            self.bytes += state.numel() * state.element_size()
+
+    def states_for(self, batch: Sequence[Tokenized]) -> Any:
+        """The cached states of ``batch``, right-padded: [B, T, H]."""
+        import torch
+
+        first = self.states[id(batch[0])]
+        width = max(len(t.input_ids) for t in batch)
+        states = torch.zeros((len(batch), width, first.shape[-1]), dtype=first.dtype)  # [B, T, H]
+        for r, t in enumerate(batch):
+            states[r, : len(t.input_ids)] = self.states[id(t)]
+        return states
+
+    @contextlib.contextmanager
+    def top_only(self) -> Iterator[None]:
+        """Only the layers from ``lowest`` up in the decoder, for a forward from cached states."""
+        import torch
+
+        full = self.decoder.layers
+        self.decoder.layers = torch.nn.ModuleList(list(full)[self.lowest :])
+        try:
+            yield
+        finally:
+            self.decoder.layers = full
+
+
+def _decoder_of(peft_model: Any) -> Any:
+    """The module holding the decoder layers (``LlamaModel`` and its kind)."""
+    model = peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
+    return model.model
+
+
+def lowest_trained_layer(peft_model: Any) -> int | None:
+    from .layers import layer_of
+
+    found = [layer_of(n) for n, p in peft_model.named_parameters() if p.requires_grad]
+    layers = [i for i in found if i is not None]
+    return min(layers) if layers else None
+
+
 def train_lora(
     peft_model: Any,
     examples: Sequence[Tokenized],
@@ -110,6 +188,8 @@ def train_lora(
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    lowest = lowest_trained_layer(peft_model)
+    cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
     stats = TrainStats()
     peft_model.train()
     start = time.perf_counter()
@@ -120,7 +200,15 @@ def train_lora(
                 raise InterruptedError("training stopped")
             ids, labels, mask = collate(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
+                if cache is not None and cache.has(batch):
+                    with cache.top_only():
+                        h = cache.states_for(batch)
+                        out = peft_model(inputs_embeds=h, attention_mask=mask, labels=labels)
+                elif cache is not None:
+                    with cache.capturing(batch):
+                        out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
+                else:
+                    out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
