@@ -181,3 +181,24 @@ def test_service_install_writes_a_unit_systemd_accepts(
     assert verify.returncode == 0 and "sleepd.service" not in verify.stderr, verify.stderr
     sleepd("service", "uninstall")
     assert not unit.exists()
+
+
+def test_sigterm_during_a_sleep_stops_it_cleanly(
+    tiny_config: Config, sleepd_home: Path, tmp_path: Path
+) -> None:
+    store = Store_of(tiny_config)
+    sid = store.upsert_source("/notes/a.md")
+    store.add_passages(sid, [NewPassage("Server kestrel-9 runs Alpine; owner Ines Valcourt.", 12)])
+    cfg = sleepd_home / "config" / "config.toml"
+    cfg.write_text(cfg.read_text().replace("epochs = 2", "epochs = 2000"))
+    daemon = RunningDaemon(tiny_config, tmp_path / "daemon.log")
+    daemon.wait_ready()
+    assert daemon.client.post("/sleep")["started"]
+    child = daemon.wait_sleep_stage("train")["pid"]
+    started = time.monotonic()
+    assert daemon.stop(signal.SIGTERM) == 0, daemon.log.read_text()[-3000:]
+    assert time.monotonic() - started < 30  # the sleep stops at its next step, not at its end
+    assert not _alive(child)
+    assert VersionStore(tiny_config.paths.data_dir).current() is None
+    assert {p.status for p in store.passages()} == {"pending"}
+    assert not tiny_config.paths.socket_path.exists()
