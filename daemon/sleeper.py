@@ -33,8 +33,17 @@ def _die_with_parent() -> None:
         pass
 
 
+def _yield_to_chat() -> None:
+    """Training gives way to the chat: lowest CPU priority, and one core left to the daemon."""
+    import torch
+
+    os.nice(19)
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
 def _sleep_child(config: Config, q: Any, stop: Any, parent: int) -> None:
     _die_with_parent()
+    _yield_to_chat()
     logging.basicConfig(level=logging.INFO, format="sleepd[sleep] %(levelname)s %(name)s: %(message)s")
     from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
     from sleepd.storage import Store, open_engine
