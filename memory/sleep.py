@@ -208,10 +208,12 @@ def run_sleep(
         write_report(tmp, version, meta)
 
     path = versions.write(version, save, meta)
+    # Serve it first, then mark its passages: a crash between the two leaves them pending (the next
+    # sleep learns them again), never marked as learned in a version that is not served.
+    versions.set_current(version)
     store.record_version(
         version, lm.source.name, str(path), parent, [p.id for p in new], meta, [p.id for p in forgotten]
     )
-    versions.set_current(version)
     report("write", 1, 1, {"version": version})
     return SleepResult(
         version=version,
