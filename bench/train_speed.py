@@ -38,25 +38,18 @@ def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: igno
     return examples[:n]
 
 
-def padded_fp32_rate(model, examples: list, batch: int = 8, pad_id: int = 0) -> float:  # type: ignore[no-untyped-def]
+def padded_fp32_rate(model, examples: list, batch: int = 8) -> float:  # type: ignore[no-untyped-def]
     """Plain LoRA loop: fp32, padded batches. Returns real tokens per second."""
     import torch
+
+    from sleepd.memory.train import collate
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-3)
     model.train()
     tokens, start = 0, time.perf_counter()
     for i in range(0, len(examples), batch):
-        group = examples[i : i + batch]
-        width = max(len(e.input_ids) for e in group)
-        ids = torch.full((len(group), width), pad_id)  # [B, T]
-        labels = torch.full((len(group), width), -100)  # [B, T]
-        mask = torch.zeros((len(group), width), dtype=torch.long)  # [B, T]
-        for r, e in enumerate(group):
-            n = len(e.input_ids)
-            ids[r, :n] = torch.tensor(e.input_ids)
-            labels[r, :n] = torch.tensor(e.labels)
-            mask[r, :n] = 1
+        ids, labels, mask = collate(examples[i : i + batch])  # in order: no length grouping
         model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -75,9 +68,7 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
     n_layers = lm.model.config.num_hidden_layers
     examples = devset_examples(lm.tokenizer, n_examples)
     model = add_lora(lm.model, None, TrainConfig())
-    rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(
-        model, examples, pad_id=lm.tokenizer.pad_token_id or 0
-    )
+    rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)
     variants = [
         ("fp32, all layers, length-grouped batches", False, range(n_layers)),
         ("sleepd: bf16, all layers, length-grouped batches", True, range(n_layers)),

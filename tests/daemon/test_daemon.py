@@ -112,17 +112,23 @@ def test_chat_without_daemon_says_how_to_start_it(tiny_config: Config) -> None:
     assert proc.returncode == 1 and "sleepd daemon" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_kill_9_daemon_mid_sleep_then_restart(tiny_config: Config, sleepd_home: Path, tmp_path: Path) -> None:
-    store = Store_of(tiny_config)
+def _daemon_in_a_long_training(
+    config: Config, home: Path, tmp_path: Path
+) -> tuple[Store, Path, RunningDaemon, int]:
+    """One pending note, 2000 epochs, a daemon whose sleep has reached training; and its child pid."""
+    store = Store_of(config)
     sid = store.upsert_source("/notes/a.md")
     store.add_passages(sid, [NewPassage("Server kestrel-9 runs Alpine; owner Ines Valcourt.", 12)])
-    cfg = sleepd_home / "config" / "config.toml"
+    cfg = home / "config" / "config.toml"
     cfg.write_text(cfg.read_text().replace("epochs = 2", "epochs = 2000"))
-
-    daemon = RunningDaemon(tiny_config, tmp_path / "daemon.log")
+    daemon = RunningDaemon(config, tmp_path / "daemon.log")
     daemon.wait_ready()
     assert daemon.client.post("/sleep")["started"]
-    child = daemon.wait_sleep_stage("train")["pid"]
+    return store, cfg, daemon, daemon.wait_sleep_stage("train")["pid"]
+
+
+def test_kill_9_daemon_mid_sleep_then_restart(tiny_config: Config, sleepd_home: Path, tmp_path: Path) -> None:
+    store, cfg, daemon, child = _daemon_in_a_long_training(tiny_config, sleepd_home, tmp_path)
     daemon.stop(signal.SIGKILL)
     end = time.monotonic() + 20
     while _alive(child) and time.monotonic() < end:
@@ -186,15 +192,7 @@ def test_service_install_writes_a_unit_systemd_accepts(
 def test_sigterm_during_a_sleep_stops_it_cleanly(
     tiny_config: Config, sleepd_home: Path, tmp_path: Path
 ) -> None:
-    store = Store_of(tiny_config)
-    sid = store.upsert_source("/notes/a.md")
-    store.add_passages(sid, [NewPassage("Server kestrel-9 runs Alpine; owner Ines Valcourt.", 12)])
-    cfg = sleepd_home / "config" / "config.toml"
-    cfg.write_text(cfg.read_text().replace("epochs = 2", "epochs = 2000"))
-    daemon = RunningDaemon(tiny_config, tmp_path / "daemon.log")
-    daemon.wait_ready()
-    assert daemon.client.post("/sleep")["started"]
-    child = daemon.wait_sleep_stage("train")["pid"]
+    store, cfg, daemon, child = _daemon_in_a_long_training(tiny_config, sleepd_home, tmp_path)
     started = time.monotonic()
     assert daemon.stop(signal.SIGTERM) == 0, daemon.log.read_text()[-3000:]
     assert time.monotonic() - started < 30  # the sleep stops at its next step, not at its end
