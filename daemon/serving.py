@@ -14,12 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sleepd.storage import NewPassage, Store
+from sleepd.storage import NewPassage, SearchHit, Store
 from sleepd.storage.config import Config
 
 log = logging.getLogger(__name__)
 
 FRESH_NOTES = 2  # pending passages put in the prompt unless closed-book
+
+
+def relevant(hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits scoring at least half the best one's BM25: a small model reads one right note
+    well and two notes badly, so a weak second match ("server" in every server note) stays out."""
+    return [h for h in hits if hits and h.score >= 0.5 * hits[0].score]
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,8 @@ class RunningDaemon:
             p = sleep.get("progress") or {}
             if p.get("stage") == stage and p.get("done", 0) >= min_done:
                 return sleep
-            assert sleep["running"], f"sleep ended before stage {stage}: {sleep}"
+            # not running and no outcome yet: the request is still on its way (a CLI starting up)
+            assert sleep["running"] or not sleep.get("last"), f"sleep ended before stage {stage}: {sleep}"
             time.sleep(0.2)
         raise AssertionError(f"sleep never reached {stage}")
 
