@@ -101,19 +101,38 @@ class SleepRunner:
         with self._lock:
             if self._proc is not None:
                 return False
-            q = self._ctx.Queue()
-            self._stop = self._ctx.Event()
-            proc = self._ctx.Process(
-                target=_sleep_child, args=(self.config, q, self._stop, os.getpid()), name="sleepd-sleep"
-            )
-            proc.start()
-            self._proc = proc
+            self._proc = "starting"  # taken: a second start() waits its turn
             self.progress = {"stage": "starting"}
             self.started_at = time.time()
             self.reason = reason
-        log.info("sleep started (%s), pid %d", reason, proc.pid)
-        threading.Thread(target=self._follow, args=(proc, q), name="sleep-follow", daemon=True).start()
+        started = threading.Event()
+        # The child is started from the thread that follows it: PR_SET_PDEATHSIG fires when the
+        # *thread* that forked it ends, and a request handler's worker thread ends at any time.
+        threading.Thread(
+            target=self._launch_and_follow, args=(started,), name="sleep-follow", daemon=True
+        ).start()
+        started.wait(60)
         return True
+
+    def _launch_and_follow(self, started: threading.Event) -> None:
+        q = self._ctx.Queue()
+        self._stop = self._ctx.Event()
+        proc = self._ctx.Process(
+            target=_sleep_child, args=(self.config, q, self._stop, os.getpid()), name="sleepd-sleep"
+        )
+        try:
+            proc.start()
+        except Exception:
+            log.exception("could not start the sleep process")
+            with self._lock:
+                self._proc = None
+            started.set()
+            return
+        with self._lock:
+            self._proc = proc
+        started.set()
+        log.info("sleep started (%s), pid %d", self.reason, proc.pid)
+        self._follow(proc, q)
 
     def _follow(self, proc: Any, q: Any) -> None:
         outcome: tuple[str, dict[str, Any]] | None = None
@@ -149,7 +168,7 @@ class SleepRunner:
         """Ask the sleep to stop at its next training step; kill it if it does not in time."""
         with self._lock:
             proc, stop = self._proc, self._stop
-        if proc is None:
+        if proc is None or isinstance(proc, str):
             return
         stop.set()
         proc.join(timeout)
@@ -161,7 +180,7 @@ class SleepRunner:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             running = self._proc is not None
-            pid = self._proc.pid if running else None
+            pid = getattr(self._proc, "pid", None)
         return {
             "running": running,
             "pid": pid,
