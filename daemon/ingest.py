@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,7 +44,7 @@ class Outcome(StrEnum):
 @dataclass
 class IngestReport:
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] | deque[tuple[str, str]] = field(default_factory=list)
     passages_added: int = 0
 
     def add(self, path: str, outcome: Outcome, reason: str | None = None, added: int = 0) -> None:

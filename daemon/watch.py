@@ -18,6 +18,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -72,7 +73,8 @@ class FolderWatcher:
         self._watches: dict[str, Watch] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="sleepd-watch", daemon=True)
-        self.report = IngestReport()  # running totals since start, for status
+        # running totals since start, for status; only the latest skips (a daemon runs for months)
+        self.report = IngestReport(skipped=deque(maxlen=200))
         self.busy = False
 
     # -- lifecycle -----------------------------------------------------------------------------

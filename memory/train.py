@@ -1,7 +1,10 @@
 """LoRA training on the chosen layers, on CPU: length-grouped batches, bf16 autocast, AdamW, progress.
 
 Only the layers in ``layers`` get LoRA weights (peft ``layers_to_transform``); autograd then stops
-at the lowest of them, so choosing upper layers also shortens every backward pass.
+at the lowest of them, so choosing upper layers also shortens every backward pass. Two more levers:
+the frozen weights are held in bf16 while training (autocast would re-cast each fp32 weight on every
+forward and backward), and the LM head runs only on the answer positions (prompt and padding have
+no labels, and the [B, T, vocab] logits are the largest tensor of a step).
 """
 
 from __future__ import annotations
@@ -151,6 +154,66 @@ def _decoder_of(peft_model: Any) -> Any:
     return model.model
 
 
+@contextlib.contextmanager
+def frozen_weights_in_bf16(model: Any, enabled: bool = True) -> Iterator[None]:
+    """The frozen decoder Linear weights as bf16 copies for the duration; the fp32 ones come back
+    after, so generation and the gate see exactly the weights that are served. The input embedding
+    (tied to the LM head in small models) stays fp32 so the residual stream keeps its precision."""
+    import torch
+
+    embedding = model.get_input_embeddings().weight
+    saved: list[tuple[Any, Any]] = []
+    if enabled:
+        for module in model.modules():
+            w = getattr(module, "weight", None)
+            if not isinstance(module, torch.nn.Linear) or w is None or w.requires_grad:
+                continue
+            if w is embedding or w.dtype != torch.float32:
+                continue
+            saved.append((module, w.data))
+            w.data = w.data.to(torch.bfloat16)
+    try:
+        yield
+    finally:
+        for module, data in saved:
+            module.weight.data = data
+
+
+class AnswerLoss:
+    """Causal LM loss computed with the LM head on labelled positions only.
+
+    Same value as the model's own loss (mean cross-entropy over next tokens whose label is not
+    -100), but the logits are [N, vocab] for the N answer tokens instead of [B, T, vocab]. Models
+    whose head does more than a matmul (logit soft-capping) use their own forward instead.
+    """
+
+    def __init__(self, peft_model: Any, bf16: bool) -> None:
+        import torch
+
+        base = peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
+        head = base.get_output_embeddings()
+        softcap = getattr(base.config, "final_logit_softcapping", None)
+        self.peft_model = peft_model
+        self.decoder = _decoder_of(peft_model)
+        self.direct = head is not None and softcap is None and getattr(head, "bias", None) is None
+        weight = head.weight.detach() if head is not None else None
+        self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
+
+    def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> Any:
+        import torch.nn.functional as F
+
+        if not self.direct:
+            return self.peft_model(attention_mask=attention_mask, labels=labels, **inputs).loss
+        hidden = self.decoder(
+            attention_mask=attention_mask, use_cache=False, **inputs
+        ).last_hidden_state  # [B, T, H]
+        target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
+        keep = target != -100  # [B, T-1]
+        h = hidden[:, :-1][keep]  # [N, H]
+        logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
+        return F.cross_entropy(logits.float(), target[keep])
+
+
 def lowest_trained_layer(peft_model: Any) -> int | None:
     from .layers import layer_of
 
@@ -190,37 +253,38 @@ def train_lora(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     lowest = lowest_trained_layer(peft_model)
     cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
+    loss_of = AnswerLoss(peft_model, cfg.bf16)
     stats = TrainStats()
     peft_model.train()
-    start = time.perf_counter()
-    step = 0
-    for _epoch in range(cfg.epochs):
-        for batch in length_grouped_batches(examples, batch_tokens, rng):
-            if should_stop and should_stop():
-                raise InterruptedError("training stopped")
-            ids, labels, mask = collate(batch)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                if cache is not None and cache.has(batch):
-                    with cache.top_only():
-                        h = cache.states_for(batch)
-                        out = peft_model(inputs_embeds=h, attention_mask=mask, labels=labels)
-                elif cache is not None:
-                    with cache.capturing(batch):
-                        out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
-                else:
-                    out = peft_model(input_ids=ids, attention_mask=mask, labels=labels)
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            loss = float(out.loss.detach())
-            stats.losses.append(loss)
-            stats.tokens += int(mask.sum())  # real tokens, not padding
-            step += 1
-            if on_step:
-                on_step(step, total, loss)
+    with frozen_weights_in_bf16(peft_model, cfg.bf16):
+        start = time.perf_counter()
+        step = 0
+        for _epoch in range(cfg.epochs):
+            for batch in length_grouped_batches(examples, batch_tokens, rng):
+                if should_stop and should_stop():
+                    raise InterruptedError("training stopped")
+                ids, labels, mask = collate(batch)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                    if cache is not None and cache.has(batch):
+                        with cache.top_only():
+                            loss_t = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
+                    elif cache is not None:
+                        with cache.capturing(batch):
+                            loss_t = loss_of(labels, mask, input_ids=ids)
+                    else:
+                        loss_t = loss_of(labels, mask, input_ids=ids)
+                loss_t.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+                loss = float(loss_t.detach())
+                stats.losses.append(loss)
+                stats.tokens += int(mask.sum())  # real tokens, not padding
+                step += 1
+                if on_step:
+                    on_step(step, total, loss)
+                stats.seconds = time.perf_counter() - start
     stats.steps = step
-    stats.seconds = time.perf_counter() - start
     peft_model.eval()
     return stats

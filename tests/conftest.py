@@ -89,13 +89,18 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Pa
     return out
 
 
-@pytest.fixture
-def tiny_config(sleepd_home: Path, tiny_model_dir: Path) -> Config:
-    (sleepd_home / "config").mkdir(parents=True, exist_ok=True)
-    (sleepd_home / "config" / "config.toml").write_text(
-        f'[model]\nname_or_path = "{tiny_model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\nbf16 = false\n'
+def write_tiny_config(home: Path, model_dir: Path) -> Config:
+    """Point ``home``'s config at the tiny model, with short sleeps; returns the config."""
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "config.toml").write_text(
+        f'[model]\nname_or_path = "{model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\nbf16 = false\n'
     )
     return fresh_config()
+
+
+@pytest.fixture
+def tiny_config(sleepd_home: Path, tiny_model_dir: Path) -> Config:
+    return write_tiny_config(sleepd_home, tiny_model_dir)
 
 
 @pytest.fixture

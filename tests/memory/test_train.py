@@ -49,3 +49,33 @@ def test_cached_frozen_layers_learn_the_same(tiny_config: Config) -> None:
         plain,
         cached,
     )
+
+
+def test_answer_loss_matches_the_models_own_loss(tiny_config: Config) -> None:
+    import torch
+
+    from sleepd.memory.train import AnswerLoss, collate
+
+    model = add_lora(load_model(tiny_config).model, None, TrainConfig(rank=4, alpha=4))
+    ids, labels, mask = collate(_examples(6))
+    with torch.no_grad():
+        own = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        ours = AnswerLoss(model, bf16=False)(labels, mask, input_ids=ids)
+    assert ours.item() > 0
+    assert abs(ours.item() - own.item()) <= 1e-5 * own.item(), (ours.item(), own.item())
+
+
+def test_bf16_frozen_weights_are_put_back_exactly(tiny_config: Config) -> None:
+    import torch
+
+    from sleepd.memory.train import frozen_weights_in_bf16
+
+    model = add_lora(load_model(tiny_config).model, None, TrainConfig(rank=4, alpha=4))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with frozen_weights_in_bf16(model):
+        dtypes = {n: p.dtype for n, p in model.named_parameters()}
+    assert dtypes[next(n for n in dtypes if "q_proj.base_layer" in n)] == torch.bfloat16
+    assert dtypes[next(n for n in dtypes if "lora_A" in n)] == torch.float32  # what learns stays fp32
+    assert dtypes[next(n for n in dtypes if "embed_tokens" in n)] == torch.float32
+    after = dict(model.named_parameters())
+    assert all(p.dtype == torch.float32 and torch.equal(p, after[n]) for n, p in before.items())
