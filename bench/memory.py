@@ -1,6 +1,7 @@
 """Memory benchmark: `sleepd eval` on the devset with the general probe, written to bench/results/.
 
-Usage: .venv/bin/python bench/memory.py [--batches 1] [--no-baselines]
+Usage: .venv/bin/python bench/memory.py [--batches 1] [--no-baselines] [--no-speed] [--forget SRC] [--tag T]
+The recipe is the config of SLEEPD_HOME (e.g. [sleep] top_k_layers, layer_choice).
 Prints the eval table and writes bench/results/memory.md and memory.json.
 """
 
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--forget", help="a devset source to forget after the last sleep, e.g. notes/x.md")
     parser.add_argument("--no-speed", action="store_true", help="skip the training speed comparison")
+    parser.add_argument("--tag", default="", help="suffix of the result files, e.g. -last10")
     args = parser.parse_args()
 
     from sleepd.memory.eval_run import run_eval
@@ -80,10 +82,11 @@ def main() -> None:
     print(text)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"memory-b{args.batches}.md").write_text(text + "\n")
-    (out / f"memory-b{args.batches}.json").write_text(json.dumps(result, indent=2))
+    name = f"memory-b{args.batches}{args.tag}"
+    (out / f"{name}.md").write_text(text + "\n")
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     # per-question record of the last sleep's answers: what was recited, kept, dropped
-    (out / f"memory-b{args.batches}-trace.json").write_text(json.dumps(trace, indent=1))
+    (out / f"{name}-trace.json").write_text(json.dumps(trace, indent=1))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import pytest
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
+from .figures import record
+
 SECRET = "Hedgehog-Pin 90210 belongs to Quintessa Vale"
 
 
@@ -64,6 +66,7 @@ def test_malformed_requests_get_clear_errors_and_the_daemon_stays_up(daemon: Run
             assert "\n" not in detail and "Traceback" not in detail
     assert _raw(daemon.config, "GET", "/status").status_code == 200
     assert daemon.proc.poll() is None
+    record("bad_inputs_tried", len(BAD_REQUESTS), add=True)
 
 
 def test_private_socket_files_and_no_tcp_port(daemon: RunningDaemon, tiny_config: Config) -> None:

@@ -20,6 +20,8 @@ from sleepd.memory.versions import VersionStore
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
+from .figures import record
+
 SEED = 20261124
 
 
@@ -51,6 +53,7 @@ def test_kill_9_during_ingest_then_reconcile(tiny_config: Config, tmp_path: Path
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         _integrity_ok(tiny_config)
+        record("crash_trials", 1, add=True)
         # change some files between trials, as a person would while it was down
         for i in rng.sample(range(400), 5):
             path = folder / f"d{i % 7}" / f"note-{i}.md"
@@ -65,6 +68,7 @@ def test_kill_9_during_ingest_then_reconcile(tiny_config: Config, tmp_path: Path
         live = [p.text for p in store.passages(source_id=src.id) if p.status != "superseded"]
         assert live, path
         assert path.read_text().strip().splitlines()[-1] in "\n".join(live), path  # the newest text
+    record("crashes_survived", 8, add=True)
 
 
 @pytest.mark.slow
@@ -93,6 +97,7 @@ def test_kill_9_during_each_sleep_stage(
         except AssertionError:
             pass  # a stage this short may be over before we look: the kill lands just after it
         daemon.stop(signal.SIGKILL)
+        record("crash_trials", 1, add=True)
         time.sleep(0.5)
         _integrity_ok(tiny_config)
         served = versions.current()
@@ -106,6 +111,7 @@ def test_kill_9_during_each_sleep_stage(
             assert restarted.wait_ready().get("/status")["served_version"] == served
         finally:
             assert restarted.stop() == 0
+        record("crashes_survived", 1, add=True)
     cfg.write_text(cfg.read_text().replace(f"epochs = {epochs}", "epochs = 1"))
     out = sleepd("sleep", "--json").stdout  # the next sleep completes and clears any leftovers
     assert '"outcome": "version"' in out or '"outcome": "nothing"' in out, out

@@ -18,6 +18,8 @@ from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.conftest import write_tiny_config
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
+from .figures import record
+
 
 def _mount(*args: str) -> None:
     r = subprocess.run(["mount", *args], capture_output=True, text=True)
@@ -115,6 +117,7 @@ def test_disk_full_fails_the_sleep_cleanly_and_ingest_retries(small_home: Config
         assert daemon.proc.poll() is None
         assert _sleep(daemon)["outcome"] == "version"  # room again: the next sleep completes
         assert versions.current() == 2 and store.passages(status="pending") == []
+        record("disk_faults_survived", 2, add=True)  # the full disk: sleep and ingest
     finally:
         if filler is not None:
             filler.unlink()
@@ -147,6 +150,7 @@ def test_read_only_memory_folder_fails_the_sleep_cleanly(small_home: Config, tmp
         assert versions.ids() == [1]
         assert _sleep(daemon)["outcome"] == "version"
         assert versions.current() == 2
+        record("disk_faults_survived", 1, add=True)
     finally:
         if mounted:
             subprocess.run(["umount", "-l", folder], check=False)

@@ -17,6 +17,7 @@ from sleepd.daemon.ingest import Ingestor, Outcome, make_ingestor
 from sleepd.storage import Config, Store
 
 from ..daemon.corpus import write_bad_files
+from .figures import record
 
 NAME_MAX = 255  # bytes, ext4 and tmpfs
 
@@ -88,6 +89,7 @@ def test_any_file_is_stored_or_skipped_with_a_reason(
         path = _write(root, parts, name, suffix, data)
         if path is not None:
             _check_recorded(tiny_store, ingestor, root, path, data)
+            record("bad_inputs_tried", 1, add=True)
 
 
 def test_bad_corpus_and_control_characters(tiny_store: Store, tiny_config: Config, tmp_path: Path) -> None:
@@ -96,6 +98,7 @@ def test_bad_corpus_and_control_characters(tiny_store: Store, tiny_config: Confi
     (folder / "tab\tand\x1bescape.md").write_text("The ferry leaves at nine.")
     report = make_ingestor(tiny_store, tiny_config).sync_folder(str(folder))
     skipped = dict(report.skipped)
+    record("bad_inputs_tried", len(expected) + 1, add=True)
     for name, word in expected.items():
         assert word in skipped.get(str(folder / name), ""), (name, skipped)
     assert tiny_store.get_source(str(folder / "tab\tand\x1bescape.md")).status == "ok"  # type: ignore[union-attr]
