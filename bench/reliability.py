@@ -6,6 +6,8 @@ SLEEPD_RELIABILITY_FIGURES; this script sets it, runs pytest, prints a table and
 bench/results/reliability.md. Exit status: pytest's.
 
 Usage: .venv/bin/python bench/reliability.py [-k EXPR]
+       .venv/bin/python bench/reliability.py --from FIGURES.json   (a run that set the variable itself,
+       e.g. SLEEPD_RELIABILITY_FIGURES=/tmp/f.json .ci/run)
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ ROWS = [
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-k", default=None, help="pytest -k expression (default: the whole suite)")
+    parser.add_argument("--from", dest="source", type=Path, help="only print the figures of an earlier run")
     args = parser.parse_args()
+    if args.source:
+        return _write_table(json.loads(args.source.read_text()), 0, None)
     with tempfile.TemporaryDirectory() as tmp:
         figures_path = Path(tmp) / "figures.json"
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability"]
@@ -48,9 +53,14 @@ def main() -> int:
         code = subprocess.call(cmd, cwd=HERE.parent, env=env)
         minutes = (time.monotonic() - started) / 60
         figures = json.loads(figures_path.read_text()) if figures_path.exists() else {}
+    return _write_table(figures, code, minutes)
+
+
+def _write_table(figures: dict[str, float], code: int, minutes: float | None) -> int:
     lines = ["| figure | value |", "|---|---|"]
     lines += [f"| {label} | {figures.get(key, '-')} |" for key, label in ROWS]
-    lines.append(f"\nsuite {'passed' if code == 0 else f'FAILED (exit {code})'} in {minutes:.1f} min")
+    if minutes is not None:
+        lines.append(f"\nsuite {'passed' if code == 0 else f'FAILED (exit {code})'} in {minutes:.1f} min")
     table = "\n".join(lines)
     print(table)
     out = HERE / "results" / "reliability.md"
