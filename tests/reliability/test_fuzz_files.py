@@ -8,13 +8,16 @@ import hashlib
 import itertools
 import os
 import tempfile
+import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sleepd.daemon.ingest import Ingestor, Outcome, make_ingestor
-from sleepd.storage import Config, Store
+from sleepd.storage import Config, Store, open_engine
+from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
 from ..daemon.corpus import write_bad_files
 from .figures import record
@@ -102,3 +105,62 @@ def test_bad_corpus_and_control_characters(tiny_store: Store, tiny_config: Confi
     for name, word in expected.items():
         assert word in skipped.get(str(folder / name), ""), (name, skipped)
     assert tiny_store.get_source(str(folder / "tab\tand\x1bescape.md")).status == "ok"  # type: ignore[union-attr]
+
+
+def _random_files(root: Path, n: int, seed: int) -> list[bytes]:
+    """``n`` files of the fuzz's kinds, from a seeded generator: paths written (bytes)."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "aé\t\x1b\u202e\U0001f600 _-.z"
+    written = []
+    for i in range(n):
+        depth = rng.choice([0, 1, 3, 30])
+        parts = ["".join(rng.choices("xyé ", k=rng.randint(1, 4))) for _ in range(depth)]
+        if i % 5 == 0:
+            name = bytes(rng.randint(1, 255) for _ in range(12)).replace(b"/", b"_").replace(b"\0", b"_")
+        else:
+            name = "".join(rng.choices(alphabet, k=rng.choice([3, 20, 120]))).encode()
+        name = name if _fits(name) and name.strip(b".") else b"n"
+        data = rng.choice([rng.randbytes(rng.randint(0, 3000)), b"Ferry at nine. " * rng.randint(1, 50)])
+        suffix = rng.choice([b".md", b".txt", b".jsonl", b".pdf", b""])
+        path = _write(os.fsencode(root), parts, name + b"-%d" % i, suffix, data)
+        if path is not None:
+            written.append(path)
+    return written
+
+
+@pytest.mark.slow
+def test_the_daemon_watching_a_folder_of_fuzzed_files_stays_up(tiny_config: Config, tmp_path: Path) -> None:
+    folder = tmp_path / "weird"
+    folder.mkdir()
+    daemon = RunningDaemon(tiny_config, tmp_path / "daemon.log")
+    try:
+        client = daemon.wait_ready()
+        sleepd("watch", "add", str(folder))
+        written = _random_files(folder, 150, seed=7)
+        store = Store(open_engine(tiny_config))
+        wanted = make_ingestor(store, tiny_config).filter_for(store.list_watches()[0])
+        names = [os.fsdecode(p) for p in written if _utf8(p)]
+        expected = [p for p in names if wanted.wanted(os.path.relpath(p, folder))]
+        assert len(expected) > 80
+        end = time.monotonic() + 120
+        while time.monotonic() < end and any(store.get_source(p) is None for p in expected):
+            time.sleep(0.5)
+        assert daemon.proc.poll() is None
+        for path in expected:
+            src = store.get_source(path)
+            assert src is not None, path
+            assert src.status == "ok" or (src.reason and "\n" not in src.reason), (path, src)
+        assert client.get("/status")["daemon"]["state"] == "serving"
+        record("bad_inputs_tried", len(written), add=True)
+    finally:
+        assert daemon.stop() == 0, daemon.log.read_text()[-3000:]
+
+
+def _utf8(path: bytes) -> bool:
+    try:
+        path.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
