@@ -25,7 +25,7 @@ FRESH_NOTES = 2  # pending passages put in the prompt unless closed-book
 def relevant(hits: list[SearchHit]) -> list[SearchHit]:
     """The hits scoring at least half the best one's BM25: a small model reads one right note
     well and two notes badly, so a weak second match ("server" in every server note) stays out."""
-    return [h for h in hits if hits and h.score >= 0.5 * hits[0].score]
+    return [h for h in hits if h.score >= 0.5 * hits[0].score]
 
 
 @dataclass(frozen=True)

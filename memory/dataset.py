@@ -103,7 +103,7 @@ def length_grouped_batches(
         chunk = sorted(order[start : start + group], key=lambda t: len(t.input_ids))
         batch: list[Tokenized] = []
         for it in chunk:
-            width = max([len(it.input_ids)] + [len(b.input_ids) for b in batch])
+            width = len(it.input_ids)  # the chunk is sorted: the newest example is the longest
             if batch and width * (len(batch) + 1) > batch_tokens:
                 batches.append(batch)
                 batch = []

@@ -148,10 +148,14 @@ class FrozenPrefixCache:
             self.decoder.layers = full
 
 
+def _base_of(peft_model: Any) -> Any:
+    """The wrapped ``...ForCausalLM`` (or the model itself when it has no adapter)."""
+    return peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
+
+
 def _decoder_of(peft_model: Any) -> Any:
     """The module holding the decoder layers (``LlamaModel`` and its kind)."""
-    model = peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
-    return model.model
+    return _base_of(peft_model).model
 
 
 @contextlib.contextmanager
@@ -190,7 +194,7 @@ class AnswerLoss:
     def __init__(self, peft_model: Any, bf16: bool) -> None:
         import torch
 
-        base = peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
+        base = _base_of(peft_model)
         head = base.get_output_embeddings()
         softcap = getattr(base.config, "final_logit_softcapping", None)
         self.peft_model = peft_model
