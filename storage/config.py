@@ -115,8 +115,12 @@ class SleepConfig:
     top_k_layers: int = 0  # 0 = all layers; else k layers, chosen by layer_choice
     layer_choice: str = "fisher"  # "fisher": highest Fisher score; "last": the top k of the stack
     fisher_examples: int = 16  # examples the layer scores are computed on
-    replay_ratio: float = 1.0  # replayed consolidated passages per new passage ...
-    replay_min: int = 8  # ... but at least this many, when there are that many
+    # Replay: consolidated passages rehearsed in a sleep, ratio per new passage but at least
+    # replay_min (a forget sleep has no new passages). Bounded by the new text, never the history.
+    # 1 per new passage with a floor of 8 kept batch 1 at only 0.58x of its own recall after 4
+    # sleeps on the devset (an old passage skipped by one sleep's sample is overwritten by it).
+    replay_ratio: float = 4.0
+    replay_min: int = 32
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per new passage (max 16)
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
