@@ -117,8 +117,11 @@ def run_sleep(
     examples = build_examples(_inputs(new)) + build_examples(_inputs(replay)) + unlearn_examples(unlearn_keys)
     if not examples:
         raise NothingToConsolidate("pending passages hold nothing to learn (no names or text)")
-    # dreaming: the base model's own answers (lm has no adapter yet), cached per base model
-    answers = base_answers(lm, versions.root / "dreams", math.ceil(cfg.general_ratio * len(new)))
+    # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
+    # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
+    # a forget) keeps the same share of rehearsal as a first one
+    n_dreams = math.ceil(cfg.general_ratio * (len(new) + len(replay)))
+    answers = base_answers(lm, versions.root / "dreams", n_dreams)
     dreams = dream_examples(lm, answers)
     tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     report("data", 1, 1, {"examples": len(tokenized)})

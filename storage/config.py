@@ -121,7 +121,7 @@ class SleepConfig:
     # sleeps on the devset (an old passage skipped by one sleep's sample is overwritten by it).
     replay_ratio: float = 4.0
     replay_min: int = 32
-    general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per new passage (max 16)
+    general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
