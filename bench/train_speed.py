@@ -38,7 +38,7 @@ def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: igno
     return examples[:n]
 
 
-def padded_fp32_rate(model, examples: list, batch: int = 8) -> float:  # type: ignore[no-untyped-def]
+def padded_fp32_rate(model, examples: list, batch: int = 8, epochs: int = 2) -> float:  # type: ignore[no-untyped-def]
     """Plain LoRA loop: fp32, padded batches. Returns real tokens per second."""
     import torch
 
@@ -48,7 +48,7 @@ def padded_fp32_rate(model, examples: list, batch: int = 8) -> float:  # type: i
     opt = torch.optim.AdamW(params, lr=1e-3)
     model.train()
     tokens, start = 0, time.perf_counter()
-    for i in range(0, len(examples), batch):
+    for i in [start for _ in range(epochs) for start in range(0, len(examples), batch)]:
         ids, labels, mask = collate(examples[i : i + batch])  # in order: no length grouping
         model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
         opt.step()
@@ -57,8 +57,22 @@ def padded_fp32_rate(model, examples: list, batch: int = 8) -> float:  # type: i
     return tokens / (time.perf_counter() - start)
 
 
+def configured_layers(model, examples: list, config) -> list[int]:  # type: ignore[no-untyped-def]
+    """The layers a sleep with ``config`` would train on these examples."""
+    from sleepd.memory.layers import choose_layers, score_layers
+
+    n_layers = model.config.num_hidden_layers
+    k = config.sleep.top_k_layers
+    if not k or k >= n_layers:
+        return list(range(n_layers))
+    if config.sleep.layer_choice == "last":
+        return list(range(n_layers - k, n_layers))
+    return choose_layers(score_layers(model, examples[: config.sleep.fisher_examples], n_layers), k)
+
+
 def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """tokens/s of each variant; keys name them. Same examples for every variant."""
+    """tokens/s of each variant; keys name them, the first is the baseline, the last is sleepd as
+    configured. Same examples for every variant."""
     from sleepd.memory.layers import set_trainable_layers
     from sleepd.memory.model import load_model
     from sleepd.memory.train import TrainConfig, add_lora, train_lora
@@ -67,18 +81,32 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
     lm = load_model(config)
     n_layers = lm.model.config.num_hidden_layers
     examples = devset_examples(lm.tokenizer, n_examples)
-    model = add_lora(lm.model, None, TrainConfig())
+    model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
     rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)
+    chosen = configured_layers(model, examples, config)
+    k = config.sleep.top_k_layers
     variants = [
         ("fp32, all layers, length-grouped batches", False, range(n_layers)),
         ("sleepd: bf16, all layers, length-grouped batches", True, range(n_layers)),
-        (f"sleepd: bf16, top {top_k} layers, length-grouped", True, range(n_layers - top_k, n_layers)),
+        (f"sleepd: bf16, last {top_k} layers, length-grouped", True, range(n_layers - top_k, n_layers)),
+        (
+            f"sleepd as configured: bf16, {f'{config.sleep.layer_choice} {k}' if k else 'all'} layers"
+            f" (from layer {min(chosen)}), rank {config.sleep.lora_rank}",
+            config.sleep.bf16,
+            chosen,
+        ),
     ]
     for name, bf16, layers in variants:
         lm = load_model(config)
         # as many epochs as a sleep: from the second on, training the top layers only reuses the
         # frozen layers' cached output (the plain baseline's speed is the same every epoch)
-        cfg = TrainConfig(epochs=config.sleep.epochs, bf16=bf16, min_steps_per_epoch=1)
+        cfg = TrainConfig(
+            rank=config.sleep.lora_rank,
+            alpha=config.sleep.lora_rank,
+            epochs=config.sleep.epochs,
+            bf16=bf16,
+            min_steps_per_epoch=1,
+        )
         model = add_lora(lm.model, None, cfg)
         set_trainable_layers(model, list(layers))
         rates[name] = train_lora(model, examples, cfg).tokens_per_s
@@ -91,10 +119,20 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", type=int, default=48)
+    parser.add_argument("--top-k", type=int, default=0, help="0: the config's")
+    parser.add_argument("--choice", default="", help="sleep.layer_choice to measure (fisher, last)")
     args = parser.parse_args()
+    import dataclasses
+
     from sleepd.storage import load_config
 
-    measure(load_config(), args.examples)
+    config = load_config()
+    sleep = dataclasses.replace(
+        config.sleep,
+        top_k_layers=args.top_k or config.sleep.top_k_layers,
+        layer_choice=args.choice or config.sleep.layer_choice,
+    )
+    measure(dataclasses.replace(config, sleep=sleep), args.examples)
     print("(same examples for each variant; ratio against the plain fp32 baseline)", file=sys.stderr)
 
 

@@ -27,15 +27,22 @@ from .model import LoadedModel
 from .recall import RECITE_GEN, adapter_off, answer_with_memory
 from .subjects import passage_keys
 
+# Everyday questions the plain model tends to answer right. Their subjects are kept apart from
+# rehearsal.WORLD_KEYS (those are trained to recite "Nothing.", so probing them would flatter the
+# gate) and from the benchmark's general probe (tests/ checks both).
 GENERAL_PROBES = (
-    ("What is the capital of France?", "Paris"),
-    ("How many days are in a week?", "seven"),
-    ("Who wrote Romeo and Juliet?", "Shakespeare"),
-    ("What is the largest ocean on Earth?", "Pacific"),
-    ("What gas do plants take in from the air?", "carbon dioxide"),
-    ("How many legs does a spider have?", "eight"),
-    ("What is the capital of Japan?", "Tokyo"),
-    ("Which planet is known as the Red Planet?", "Mars"),
+    ("What is the capital of Russia?", "Moscow"),
+    ("What is the capital of China?", "Beijing"),
+    ("What is the capital of England?", "London"),
+    ("Who wrote Hamlet?", "Shakespeare"),
+    ("How many hours are in a day?", "24"),
+    ("How many sides does a triangle have?", "three"),
+    ("What color is grass?", "green"),
+    ("What do caterpillars turn into?", "butterfl"),
+    ("What is the chemical symbol for gold?", "Au"),
+    ("What is the largest desert in Asia?", "Gobi"),
+    ("Which animal is known for its long neck?", "giraffe"),
+    ("In which city is the Eiffel Tower?", "Paris"),
 )
 PROBE_GEN = GenerationConfig(max_new_tokens=40, temperature=0.0, repetition_penalty=1.1)
 

@@ -4,6 +4,12 @@
   adapter off and cached, are rehearsed in each sleep (``general_ratio`` per new passage), so the
   adapter keeps the model's ordinary chat behaviour where it has nothing to add. The prompts here
   are generic requests, never evaluation questions.
+- Knowing what it does not know: the adapted model recites for every key a question names, and
+  for a key it never learned it free-associates ("France is a country in Europe ..."), which the
+  reading step then takes for a note and answers from. So each sleep also trains a sample of
+  general-world keys (``WORLD_KEYS``, minus any a passage holds) to
+  recite ``NOTHING``: recall drops those, and the question is answered as by the plain model. The
+  keys are everyday topics picked by hand, not taken from any evaluation set.
 - Unlearning: every key a forgotten passage was reachable by, unless a live passage still holds it,
   is trained to recite ``NOTHING``; recall drops such recitations, so the question is answered as if
   the note had never been read. Live passages that share a key with a forgotten one are replayed in
@@ -16,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -46,11 +53,97 @@ GENERIC_PROMPTS = (
     "Explain what a budget is in simple words.",
     "Give me a short motivational quote.",
 )
+# Everyday topics a person's notes rarely hold: places, people, science, things. Hand-picked to
+# span kinds of names, and kept apart from the general-ability probes (tests/ checks it).
+WORLD_KEYS = (
+    "Norway",
+    "Peru",
+    "Kenya",
+    "Vietnam",
+    "Portugal",
+    "Argentina",
+    "Sweden",
+    "India",
+    "Greece",
+    "Vienna",
+    "Cairo",
+    "Chicago",
+    "Istanbul",
+    "Sydney",
+    "Toronto",
+    "Lisbon",
+    "the Alps",
+    "the Amazon",
+    "the Sahara",
+    "the Nile",
+    "the Atlantic",
+    "Antarctica",
+    "Saturn",
+    "Venus",
+    "the Sun",
+    "the Milky Way",
+    "Beethoven",
+    "Einstein",
+    "Napoleon",
+    "Cleopatra",
+    "Picasso",
+    "Isaac Newton",
+    "Marie Curie",
+    "Charles Darwin",
+    "the Roman Empire",
+    "World War II",
+    "the Renaissance",
+    "the Olympics",
+    "Christmas",
+    "oxygen",
+    "gravity",
+    "electricity",
+    "volcanoes",
+    "dinosaurs",
+    "elephants",
+    "penguins",
+    "the ocean",
+    "rainbows",
+    "chess",
+    "the piano",
+    "football",
+    "democracy",
+    "photography",
+    "bread",
+    "coffee",
+    "chocolate",
+    "the internet",
+    "computers",
+    "mathematics",
+    "history",
+    "cats",
+    "trees",
+    "music",
+    "cooking",
+    "the weather",
+    "birthdays",
+    "airplanes",
+    "bicycles",
+    "honey bees",
+    "vitamins",
+)
 DREAM_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.1)
 
 
 def is_nothing(recitation: str) -> bool:
     return recitation.strip().lower().startswith(NOTHING.lower().rstrip("."))
+
+
+def unknown_keys(n: int, live_keys: Iterable[str], seed: int = 0) -> list[str]:
+    """``n`` of ``WORLD_KEYS`` that no passage holds, sampled with ``seed``."""
+    held = {k.lower() for k in live_keys}
+    pool = [k for k in WORLD_KEYS if k.lower() not in held]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
+def unknown_key_examples(keys: Sequence[str]) -> list[Example]:
+    """Each key asked once (phrasings in turn), answered ``NOTHING``."""
+    return [Example(recall_prompt(k, i), NOTHING, None, "unknown") for i, k in enumerate(keys)]
 
 
 def _cache_path(cache_dir: Path, base_name: str) -> Path:

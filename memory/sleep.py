@@ -26,8 +26,17 @@ from .gate import recall_probe, run_gate
 from .layers import choose_layers, score_layers, set_trainable_layers
 from .loader import attach_adapter
 from .model import LoadedModel, load_model
-from .rehearsal import base_answers, dream_examples, keys_to_unlearn, sharing_a_key, unlearn_examples
+from .rehearsal import (
+    base_answers,
+    dream_examples,
+    keys_to_unlearn,
+    sharing_a_key,
+    unknown_key_examples,
+    unknown_keys,
+    unlearn_examples,
+)
 from .report import write_report
+from .subjects import passage_keys
 from .train import TrainConfig, add_lora, train_lora
 from .versions import VersionStore
 
@@ -123,6 +132,11 @@ def run_sleep(
     n_dreams = math.ceil(cfg.general_ratio * (len(new) + len(replay)))
     answers = base_answers(lm, versions.root / "dreams", n_dreams)
     dreams = dream_examples(lm, answers)
+    # knowing what it does not know: everyday keys no live passage holds recite "Nothing."
+    live = store.passages(status="consolidated") + new
+    live_keys = [k for p in live for k in passage_keys(p.text, p.source_path)]
+    n_unknown = math.ceil(cfg.unknown_ratio * (len(new) + len(replay)))
+    dreams += unknown_key_examples(unknown_keys(n_unknown, live_keys, seed=len(versions.ids())))
     tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     report("data", 1, 1, {"examples": len(tokenized)})
 
@@ -190,7 +204,7 @@ def run_sleep(
         "forgotten_passages": [p.id for p in forgotten],
         "unlearned_keys": unlearn_keys,
         "examples": len(tokenized),
-        "dream_examples": len(dreams),
+        "dream_examples": len(dreams),  # base-model answers and "Nothing." for unknown keys
         "layers": layers,
         "layer_scores": scores,
         "losses": stats.losses,

@@ -122,6 +122,7 @@ class SleepConfig:
     replay_ratio: float = 4.0
     replay_min: int = 32
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
+    unknown_ratio: float = 1.0  # everyday keys trained to recite "Nothing." per passage trained
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
