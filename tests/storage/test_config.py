@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.storage import ConfigError, Paths, load_config
+from sleepd.storage.config import SleepConfig
 
 
 def test_defaults_without_a_file(sleepd_home: Path) -> None:
@@ -29,7 +30,7 @@ def test_file_overrides_defaults(sleepd_home: Path) -> None:
     assert cfg.model.temperature == 1.0
     assert cfg.sleep.top_k_layers == 6
     assert cfg.watch.default_excludes == ("*.log",)
-    assert cfg.sleep.epochs == 8  # untouched default
+    assert cfg.sleep.epochs == SleepConfig().epochs  # untouched default
     with pytest.raises(AttributeError):
         cfg.model.max_new_tokens = 1  # type: ignore[misc]  # frozen
 
