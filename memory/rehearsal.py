@@ -128,9 +128,14 @@ def is_nothing(recitation: str) -> bool:
     return recitation.strip().lower().startswith(NOTHING.lower().rstrip("."))
 
 
-def unknown_keys(n: int, live_keys: Iterable[str], seed: int = 0) -> list[str]:
-    """``n`` of ``WORLD_KEYS`` that no passage holds, sampled with ``seed``."""
-    held = {k.lower() for k in live_keys}
+def _held_keys(live: Iterable[PassageInput]) -> set[str]:
+    """Every key (lowercased) a live passage is reachable by."""
+    return {k.lower() for p in live for k in passage_keys(p.text, p.source_path)}
+
+
+def unknown_keys(n: int, live: Iterable[PassageInput], seed: int = 0) -> list[str]:
+    """``n`` of ``WORLD_KEYS`` that no live passage holds, sampled with ``seed``."""
+    held = _held_keys(live)
     pool = [k for k in WORLD_KEYS if k.lower() not in held]
     return random.Random(seed).sample(pool, min(n, len(pool)))
 
@@ -185,7 +190,7 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
 
 def keys_to_unlearn(forgotten: Iterable[PassageInput], live: Iterable[PassageInput]) -> list[str]:
     """Keys of forgotten passages that no live passage is reachable by."""
-    held = {k.lower() for p in live for k in passage_keys(p.text, p.source_path)}
+    held = _held_keys(live)
     keys = dict.fromkeys(k for p in forgotten for k in passage_keys(p.text, p.source_path))
     return [k for k in keys if k.lower() not in held]
 

@@ -36,7 +36,6 @@ from .rehearsal import (
     unlearn_examples,
 )
 from .report import write_report
-from .subjects import passage_keys
 from .train import TrainConfig, add_lora, train_lora
 from .versions import VersionStore
 
@@ -133,10 +132,9 @@ def run_sleep(
     answers = base_answers(lm, versions.root / "dreams", n_dreams)
     dreams = dream_examples(lm, answers)
     # knowing what it does not know: everyday keys no live passage holds recite "Nothing."
-    live = store.passages(status="consolidated") + new
-    live_keys = [k for p in live for k in passage_keys(p.text, p.source_path)]
+    live = _inputs(store.passages(status="consolidated") + new)
     n_unknown = math.ceil(cfg.unknown_ratio * (len(new) + len(replay)))
-    dreams += unknown_key_examples(unknown_keys(n_unknown, live_keys, seed=len(versions.ids())))
+    dreams += unknown_key_examples(unknown_keys(n_unknown, live, seed=len(versions.ids())))
     tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     report("data", 1, 1, {"examples": len(tokenized)})
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from sleepd.memory.dataset import PassageInput
 from sleepd.memory.gate import GENERAL_PROBES
 from sleepd.memory.rehearsal import NOTHING, WORLD_KEYS, unknown_key_examples, unknown_keys
 from sleepd.memory.subjects import question_keys
@@ -15,11 +16,12 @@ from ..conftest import SHARED
 
 
 def test_unknown_keys_skip_every_key_a_passage_holds() -> None:
-    held = ["Norway", "the amazon", "chess"]
-    keys = unknown_keys(len(WORLD_KEYS), held)
+    held = ["Norway", "Cairo", "Peru"]
+    live = [PassageInput(i, f"A trip to {k} in May.", "notes/trip.md", None) for i, k in enumerate(held)]
+    keys = unknown_keys(len(WORLD_KEYS), live)
     assert keys and not {k.lower() for k in keys} & {h.lower() for h in held}
     assert len(keys) == len(WORLD_KEYS) - 3
-    assert unknown_keys(5, held, seed=1) == unknown_keys(5, held, seed=1)
+    assert unknown_keys(5, live, seed=1) == unknown_keys(5, live, seed=1)
 
 
 def test_unknown_key_examples_answer_nothing_in_every_phrasing() -> None:
