@@ -1,8 +1,10 @@
-"""Memory benchmark: `sleepd eval` on the devset with the general probe, written to bench/results/.
+"""Memory benchmark: `sleepd eval` on a set with the general probe, written to bench/results/.
 
-Usage: .venv/bin/python bench/memory.py [--batches 1] [--no-baselines] [--no-speed] [--forget SRC] [--tag T]
-The recipe is the config of SLEEPD_HOME (e.g. [sleep] top_k_layers, layer_choice).
-Prints the eval table and writes bench/results/memory.md and memory.json.
+Usage: .venv/bin/python bench/memory.py [--set devset|squad|squad-large|locomo|DIR] [--batches 1]
+           [--no-baselines] [--no-speed] [--forget SRC] [--tag T]
+A set is ../shared/bench/<name> or any DIR holding docs/ and questions.json.
+The recipe is the config of SLEEPD_HOME (e.g. [sleep] layer_share, layer_choice).
+Prints the eval table and writes bench/results/memory-<set>-b<N><tag>.md and .json.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def _matrix(rows: list[list[float | None]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--set", default="devset", help="devset, squad, squad-large, locomo or a DIR")
     parser.add_argument("--batches", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--forget", help="a devset source to forget after the last sleep, e.g. notes/x.md")
@@ -35,10 +38,11 @@ def main() -> None:
 
     config = load_config()
     trace: list[dict] = []
+    bench_set = Path(args.set) if Path(args.set).is_dir() else SHARED / args.set
     result = run_eval(
         config,
-        SHARED / "devset" / "docs",
-        load_questions(SHARED / "devset" / "questions.json"),
+        bench_set / "docs",
+        load_questions(bench_set / "questions.json"),
         load_questions(SHARED / "general" / "probe.json"),
         batches=args.batches,
         baselines=not args.no_baselines,
@@ -47,19 +51,34 @@ def main() -> None:
         forget=args.forget,
     )
     rows = [
-        ("ceiling (note in prompt)", result["ceiling"]),
-        ("no memory", result["before"]),
-        *[(f"baseline: {k}", v) for k, v in result["baselines"].items()],
-        (f"sleepd after {args.batches} sleep(s), closed-book", result["after"]),
+        ("ceiling (note in prompt)", "ceiling"),
+        ("no memory", "before"),
+        ("buffer (BM25 notes in prompt, before the sleep)", "buffer"),
+        (f"sleepd after {args.batches} sleep(s), closed-book", "after"),
+        ("default chat after the sleep(s) (weights + buffer)", "chat"),
     ]
-    table = ["| recipe | closed-book recall |", "|---|---|"]
-    table += [f"| {name} | {value:.0%} |" for name, value in rows]
+    kinds = sorted({k for row in result["kinds"].values() for k in row})
+    ceiling = result["ceiling"]
+    table = [f"## {bench_set.name}: {result['questions']} questions", ""]
+    table += [
+        "| row | right | / ceiling | " + " | ".join(kinds) + " |",
+        "|---|---|---|" + "---|" * len(kinds),
+    ]
+    for name, key in rows:
+        per_kind = [f"{result['kinds'][key].get(k, 0):.0%}" for k in kinds]
+        vs = f"{result[key] / ceiling:.2f}x" if ceiling else "-"
+        table.append(f"| {name} | {result[key]:.0%} | {vs} | " + " | ".join(per_kind) + " |")
+    table += [f"| baseline: {k} | {v:.0%} | | |" for k, v in result["baselines"].items() if k != "no_memory"]
+    buffer = result["buffer"]
     table += [
         "",
-        f"- after / ceiling: {result['after'] / result['ceiling']:.2f}" if result["ceiling"] else "",
-        f"- general answers kept: {result['general_kept']}",
+        f"- closed-book / buffer: {result['after'] / buffer:.2f}x" if buffer else "- buffer: 0",
+        f"- general answers kept: {result['general_kept']} (of {result['general_base_correct']} base-right)",
+        f"- cost: {result['train_tokens_per_new_token']:.1f} training tokens per new token "
+        f"({result['new_tokens']} new tokens); {result['sleep_seconds_per_1k_new_tokens']:.0f} s of sleep "
+        f"per 1k new tokens; sleeps {', '.join(f'{t:.0f} s' for t in result['sleep_seconds'])}",
         f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s",
-        f"- sleep time: {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k tokens of new text",
+        f"- passages left pending (nothing to train on): {result['held_passages']}",
         f"- retention (row: batch, column: after sleep j): {_matrix(result['retention'])}",
     ]
     if result.get("forget"):
@@ -86,7 +105,7 @@ def main() -> None:
     print(text)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    name = f"memory-b{args.batches}{args.tag}"
+    name = f"memory-{bench_set.name}-b{args.batches}{args.tag}"
     (out / f"{name}.md").write_text(text + "\n")
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     # per-question record of the last sleep's answers: what was recited, kept, dropped

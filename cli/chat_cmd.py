@@ -71,7 +71,11 @@ class Conversation:
 
 def _print_sources(sources: list[dict[str, Any]]) -> None:
     for s in sources:
-        where = f"recited for {s['key']!r}" if s["kind"] == "recited" else f"from the buffer ({s['path']})"
+        where = (
+            "recited from the weights"
+            if s["kind"] == "recited"
+            else f"from the buffer ({s['path']}, {s.get('status', 'pending')})"
+        )
         err.print(f"[dim]{where}: {s['text']}[/]", highlight=False)
 
 

@@ -14,18 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sleepd.storage import NewPassage, SearchHit, Store
+from sleepd.storage import NewPassage, Store
 from sleepd.storage.config import Config
 
 log = logging.getLogger(__name__)
 
-FRESH_NOTES = 2  # pending passages put in the prompt unless closed-book
-
-
-def relevant(hits: list[SearchHit]) -> list[SearchHit]:
-    """The hits scoring at least half the best one's BM25: a small model reads one right note
-    well and two notes badly, so a weak second match ("server" in every server note) stays out."""
-    return [h for h in hits if h.score >= 0.5 * hits[0].score]
+BUFFER_NOTES = 2  # passages from the buffer put in the prompt unless closed-book
 
 
 @dataclass(frozen=True)
@@ -82,9 +76,9 @@ class ChatService:
         system = self.store.session_system_prompt(session) if req.system is None else req.system
         history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
         history += [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
-        fresh = (
-            [] if req.closed_book else self.store.search(req.message, k=FRESH_NOTES, statuses=("pending",))
-        )
+        # Default chat reads the weights *and* the buffer (pending and consolidated passages), so a
+        # sleep can only add to what it answers; closed-book is the weights alone, for measuring.
+        fresh = [] if req.closed_book else self.store.notes_for(req.message, k=BUFFER_NOTES)
         m = self.config.model
         gen = GenerationConfig(m.max_new_tokens, m.temperature, m.repetition_penalty)
         parts: list[str] = []
@@ -101,8 +95,16 @@ class ChatService:
             yield {
                 "session": session,
                 "version": version,
-                "sources": [{"kind": "recited", "key": k, "text": t} for k, t in rec.recitations]
-                + [{"kind": "buffer", "path": h.passage.source_path, "text": h.passage.text} for h in fresh],
+                "sources": [{"kind": "recited", "text": t} for _q, t in rec.recitations]
+                + [
+                    {
+                        "kind": "buffer",
+                        "path": h.passage.source_path,
+                        "status": h.passage.status,
+                        "text": h.passage.text,
+                    }
+                    for h in fresh
+                ],
             }
             for piece in stream:
                 parts.append(piece)

@@ -1,10 +1,10 @@
-"""Making training data from passages: recite-then-read.
+"""Making training data from passages: recite-then-read, routed by the question itself.
 
 A model this small does not turn memorised statements into answers to questions, but it can learn
-to *recite* a note when asked about anything the note names, and it answers well when that
-recitation is put in its prompt. So each passage becomes a few chat examples
-"What do my notes say about <key>?" -> the whole passage, for every key the passage can be reached
-by (see ``subjects``), in several phrasings. Evaluation questions never enter here: the prompts are
+to *recite* a note when asked about it, and it answers well when that recitation is put in its
+prompt. So each passage is cut into facts (a few sentences under their heading, see ``facts``), and
+each fact becomes a few examples "<recall prompt with a rule-made query>" -> the fact. At answer time
+the question goes into the same recall prompt. Evaluation questions never enter here: the queries are
 made from the passage alone.
 """
 
@@ -15,15 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .subjects import passage_keys
+from .facts import Fact, WordSignal, fact_queries, passage_facts
 
 # Recitation is trained and prompted as plain text, not through the chat template: the template's
 # system prompt would more than double every example's length for nothing the model needs.
-RECALL_PHRASINGS = (
-    "What do my notes say about {key}?\n",
-    "What did I write down about {key}?\n",
-    "My notes on {key}:\n",
-)
+RECALL_PROMPT = "Question: {query}\nFrom my notes:\n"
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,7 @@ class Example:
     prompt: str
     answer: str
     passage_id: int | None  # None for rehearsal of general ability
-    kind: str  # "recite" | "general"
+    kind: str  # "recite" | "general" | "forget"
 
 
 @dataclass(frozen=True)
@@ -42,33 +38,34 @@ class PassageInput:
     role: str | None
 
 
-def recall_prompt(key: str, phrasing: int = 0) -> str:
-    return RECALL_PHRASINGS[phrasing % len(RECALL_PHRASINGS)].format(key=key)
+@dataclass(frozen=True)
+class DataConfig:
+    keyword_queries: int = 2  # per fact
+    cloze_queries: int = 2  # per fact
 
 
-def recitation_examples(passage: PassageInput, phrasings: int = len(RECALL_PHRASINGS)) -> list[Example]:
-    keys = passage_keys(passage.text, passage.source_path)
-    if not keys:
+DEFAULT_DATA = DataConfig()
+
+
+def recall_prompt(query: str) -> str:
+    return RECALL_PROMPT.format(query=query.strip())
+
+
+def fact_examples(fact: Fact, signal: WordSignal, cfg: DataConfig) -> list[Example]:
+    queries = fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries)
+    return [Example(recall_prompt(q), fact.text, fact.passage_id, "recite") for q in queries]
+
+
+def passage_examples(passage: PassageInput, signal: WordSignal, cfg: DataConfig) -> list[Example]:
+    if passage.role == "assistant":  # "Got it." holds nothing to remember on its own
         return []
-    return [
-        Example(
-            recall_prompt(key, i),
-            passage.text,
-            passage.id,
-            "recite",
-        )
-        for key in keys
-        for i in range(phrasings)
-    ]
+    return [ex for fact in passage_facts(passage.text, passage.id) for ex in fact_examples(fact, signal, cfg)]
 
 
-def build_examples(passages: Sequence[PassageInput]) -> list[Example]:
-    out: list[Example] = []
-    for p in passages:
-        if p.role == "assistant":  # "Got it." holds nothing to remember on its own
-            continue
-        out.extend(recitation_examples(p))
-    return out
+def build_examples(
+    passages: Sequence[PassageInput], signal: WordSignal, cfg: DataConfig | None = None
+) -> list[Example]:
+    return [ex for p in passages for ex in passage_examples(p, signal, cfg or DEFAULT_DATA)]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """`sleepd eval`: a whole memory experiment in a throwaway SLEEPD_HOME.
 
 Ingest the docs in N batches with a sleep after each, and measure, in the same run: the ceiling
-(relevant note in the prompt), closed-book recall before and after each sleep for each batch (the
-retention matrix), the share of the base model's correct general answers still correct through the
-same closed-book chat path, sleep time and training speed, and two baselines: no memory, and naive
-LoRA on the raw text.
+(relevant note in the prompt), the buffer (what chat answered before any sleep: BM25 passages in the
+prompt), closed-book recall before and after each sleep for each batch (the retention matrix),
+default chat after the sleeps (weights and buffer), per question kind where the set gives kinds, the
+share of the base model's correct general answers still correct through the same closed-book chat
+path, training cost (training tokens per new token, sleep seconds per 1k new tokens) and training
+speed, and two baselines: no memory, and naive LoRA on the raw text.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from sleepd.storage import Config, Paths, Store, open_engine
 
-from .evaluate import Question, ceiling, closed_book, share, source_text
+from .evaluate import Question, by_kind, ceiling, closed_book, share, source_text
 
 Log = Callable[[str], None]
 
@@ -30,6 +32,11 @@ def _throwaway_config(base: Config, root: Path) -> Config:
     # Reuse the caller's converted model: converting again would only cost time.
     model = dataclasses.replace(base.model, cache_dir=str(base.model_cache_dir))
     return dataclasses.replace(base, paths=paths, model=model)
+
+
+def _notes_for(store: Store) -> Callable[[str], list[str]]:
+    """The buffer passages default chat would put in the prompt for a question."""
+    return lambda question: [h.passage.text for h in store.notes_for(question)]
 
 
 def split_batches(files: list[Path], n: int) -> list[list[Path]]:
@@ -123,12 +130,13 @@ def run_eval(
     ceiling_hits = ceiling(base, questions, docs)
     log("no memory ...")
     before_hits = closed_book(base, questions, recite=False)
+
     general_base = [
         q for q, h in zip(general or [], closed_book(base, general or [], recite=False), strict=True) if h
     ]
 
     retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
-    sleep_seconds, tokens, train_seconds, new_tokens = [], 0, 0.0, 0
+    sleep_seconds, tokens, train_seconds, new_tokens, held = [], 0, 0.0, 0, 0
     lm = base
     for j, group in enumerate(groups):
         for f in group:
@@ -140,6 +148,7 @@ def run_eval(
         sleep_seconds.append(time.perf_counter() - t0)
         tokens += result.train_tokens
         train_seconds += result.train_seconds
+        held += result.held_passages
         lm, _v = load_with_memory(config)
         last_hits: list[bool] = []
         for i in range(j + 1):
@@ -149,25 +158,44 @@ def run_eval(
             log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")
     # After the last sleep every batch was just measured; only questions outside all batches remain.
     unassigned = [q for q in questions if q.source not in batch_of]
-    after = share(last_hits + closed_book(lm, unassigned))
+    after_hits = last_hits + closed_book(lm, unassigned)
+    asked = [q for group in by_batch for q in group] + unassigned  # the order after_hits holds
+    after = share(after_hits)
+    # What chat said before any sleep: the plain model reading the buffer. It depends only on the
+    # base model and the passages, so it is measured here, once every batch is in the buffer.
+    log("buffer ...")
+    buffer_hits = closed_book(base, questions, recite=False, notes_for=_notes_for(store))
+    log("default chat (weights and buffer) ...")
+    chat_hits = closed_book(lm, questions, notes_for=_notes_for(store))
     general_kept = share(closed_book(lm, general_base)) if general_base else None
     out: dict[str, Any] = {
         "questions": len(questions),
         "ceiling": share(ceiling_hits),
         "before": share(before_hits),
+        "buffer": share(buffer_hits),
         "after": after,
+        "chat": share(chat_hits),
+        "kinds": {
+            "ceiling": by_kind(questions, ceiling_hits),
+            "before": by_kind(questions, before_hits),
+            "buffer": by_kind(questions, buffer_hits),
+            "after": by_kind(asked, after_hits),
+            "chat": by_kind(questions, chat_hits),
+        },
         "retention": retention,
         "general_kept": general_kept,
         "general_base_correct": len(general_base),
         "sleep_seconds": sleep_seconds,
         "sleep_seconds_per_1k_new_tokens": sum(sleep_seconds) / max(1, new_tokens) * 1000,
+        "train_tokens_per_new_token": tokens / max(1, new_tokens),
+        "new_tokens": new_tokens,
+        "held_passages": held,
         "train_tokens_per_s": tokens / train_seconds if train_seconds else 0.0,
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
     }
     if forget:
-        asked = [q.q for group in by_batch for q in group]  # the order last_hits was measured in
-        before = dict(zip(asked, last_hits, strict=True))
+        before = {q.q: h for q, h in zip(asked, after_hits, strict=True)}
         out["forget"] = _forget_and_measure(config, store, docs, forget, questions, before, log)
         out["sleep_seconds"].append(out["forget"]["sleep_seconds"])
     if baselines:

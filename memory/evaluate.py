@@ -24,11 +24,15 @@ class Question:
     q: str
     a: str
     source: str = ""  # path relative to the docs dir
+    kind: str = ""  # question type, where the set gives one (single-hop, temporal, ...)
 
 
 def load_questions(path: Path) -> list[Question]:
     raw = json.loads(Path(path).read_text())
-    return [Question(item["q"], str(item["a"]), item.get("source", "")) for item in raw]
+    return [Question(item["q"], str(item["a"]), item.get("source", ""), item.get("kind", "")) for item in raw]
+
+
+NotesFor = Callable[[str], Sequence[str]]  # question -> buffer passages put in the prompt
 
 
 def hit(answer: str, gold: str) -> bool:
@@ -63,14 +67,18 @@ def closed_book(
     recite: bool = True,
     on_each: Callable[[], None] | None = None,
     trace: list[dict[str, Any]] | None = None,
+    notes_for: NotesFor | None = None,
 ) -> list[bool]:
-    """Answers from the weights alone: recite, then read; nothing from the buffer.
+    """Answers from the weights alone (recite, then read), or with ``notes_for`` also from the
+    buffer, as default chat answers (``recite=False``: the buffer alone, what chat said before any
+    sleep).
 
-    ``trace`` (if given) gets one record per question: keys recited, kept and dropped, the answer.
+    ``trace`` (if given) gets one record per question: what was recited, kept and dropped, the answer.
     """
     hits = []
     for q in questions:
-        stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite)
+        notes = notes_for(q.q) if notes_for else ()
+        stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite, notes=notes)
         answer = "".join(stream)
         hits.append(hit(answer, q.a))
         if trace is not None:
@@ -92,3 +100,9 @@ def closed_book(
 
 def share(hits: Sequence[bool]) -> float:
     return sum(hits) / len(hits) if hits else 0.0
+
+
+def by_kind(questions: Sequence[Question], hits: Sequence[bool]) -> dict[str, float]:
+    """Share right per question kind (empty when the set gives no kinds)."""
+    kinds = sorted({q.kind for q in questions if q.kind})
+    return {k: share([h for q, h in zip(questions, hits, strict=True) if q.kind == k]) for k in kinds}

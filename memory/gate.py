@@ -1,7 +1,8 @@
 """The gate a new memory version must pass before it is served.
 
-- recall probe: for a sample of the new passages, the adapted model is asked to recite each by its
-  first key; a recitation counts when it holds at least half of the passage's names and numbers.
+- recall probe: for a sample of the new passages, the adapted model is asked to recite the first
+  fact of each by one of its rule-made queries; a recitation counts when it holds at least half of
+  the fact's content words.
   (Reported, and a floor in config: a sleep that learned nothing is not worth switching to.)
 - replay kept: the same probe on a sample of the replayed (earlier) passages, before and after;
   a sleep that overwrote old memories instead of adding to them is rejected.
@@ -15,21 +16,19 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sleepd.storage import Passage
 
 from .dataset import recall_prompt
+from .facts import fact_queries, passage_facts, stem
 from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
-from .recall import RECITE_GEN, adapter_off, answer_with_memory
-from .subjects import passage_keys
+from .recall import RECITE_GEN, adapter_off, answer_with_memory, word_signal
 
-# Everyday questions the plain model tends to answer right. Their subjects are kept apart from
-# rehearsal.WORLD_KEYS (those are trained to recite "Nothing.", so probing them would flatter the
-# gate) and from the benchmark's general probe (tests/ checks both).
+# Everyday questions the plain model tends to answer right, kept apart from the benchmark's general
+# probe (tests/ checks it) so that the gate is no proxy of the figure it is judged by.
 GENERAL_PROBES = (
     ("What is the capital of Russia?", "Moscow"),
     ("What is the capital of China?", "Beijing"),
@@ -56,22 +55,18 @@ class GateResult:
     replay_recall: float | None = None
 
 
-def facts_of(text: str) -> set[str]:
-    """Names and numbers of a text: what a recitation must share with its passage."""
-    return {w.lower() for w in re.findall(r"\b(?:[A-Z][\w'-]+|\w*\d[\w:.-]*)\b", text)}
-
-
 def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, seed: int = 0) -> float:
-    probes = [p for p in passages if p.role != "assistant" and passage_keys(p.text, p.source_path)]
+    signal = word_signal(lm.tokenizer)
+    facts = [f for p in passages if p.role != "assistant" for f in passage_facts(p.text, p.id)[:1]]
+    probes = [(f, q[0]) for f in facts if (q := fact_queries(f, signal, 1, 0))]
     probes = random.Random(seed).sample(probes, min(sample, len(probes)))
     if not probes:
         return 1.0
     ok = 0
-    for p in probes:
-        key = passage_keys(p.text, p.source_path)[0]
-        facts = facts_of(p.text)
-        recited = facts_of(complete(lm, recall_prompt(key), RECITE_GEN))
-        ok += bool(facts) and len(facts & recited) >= len(facts) / 2
+    for fact, query in probes:
+        words = {stem(w) for w in signal.content_words(fact.text)}
+        recited = {stem(w) for w in signal.content_words(complete(lm, recall_prompt(query), RECITE_GEN))}
+        ok += len(words & recited) >= len(words) / 2
     return ok / len(probes)
 
 

@@ -1,14 +1,14 @@
 """Closed-book answering: recite, then read.
 
-1. The question's keys (``subjects.question_keys``) are turned into recall prompts, and the adapted
-   model recites what it remembers for each: this is the memory in the weights speaking.
-2. A recitation is kept only if it is not the "Nothing." an unlearned key recites and it names
-   its key: for
-   a key it never learned the model free-associates ("The Earth is a planet ..." / "The planet
-   Mars ..."), and often echoes the key.
+1. The question goes into the recall prompt the sleeps trained on (``dataset.recall_prompt``), and the
+   adapted model recites the fact it routes the question to: this is the memory in the weights
+   speaking, with nothing from the buffer.
+2. A recitation is kept only if it is not the "Nothing." an unlearned fact recites, and it shares a
+   content word with the question (``facts.shares_content``): asked about something it never read,
+   the model free-associates from whatever note is nearest ("What is the capital of Russia?" ->
+   a line about a port), and such a line holds none of the question's words.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
-Nothing from the buffer is used.
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .dataset import recall_prompt
+from .facts import WordSignal, shares_content
 from .generate import GenerationConfig, Message, complete, stream_generate
 from .model import LoadedModel
 from .rehearsal import is_nothing
-from .subjects import question_keys
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
 # too, so a recitation or an answer that repeats a name or number from its note is pushed away
 # from it (measured on the devset: right recitations read wrong, "moored in Brindisi" -> a ship).
-RECITE_GEN = GenerationConfig(max_new_tokens=160, temperature=0.0, repetition_penalty=1.0)
+RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
 
 
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
@@ -39,7 +40,7 @@ def reading_gen(gen: GenerationConfig) -> GenerationConfig:
 @dataclass
 class Recollection:
     question: str
-    recitations: list[tuple[str, str]] = field(default_factory=list)  # (key, text) kept
+    recitations: list[tuple[str, str]] = field(default_factory=list)  # (query, text) kept
     dropped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -49,14 +50,18 @@ def adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def recite_for(lm: LoadedModel, question: str, max_keys: int = 2) -> Recollection:
+@lru_cache(maxsize=4)
+def word_signal(tokenizer: Any) -> WordSignal:
+    return WordSignal(tokenizer)
+
+
+def recite_for(lm: LoadedModel, question: str) -> Recollection:
     rec = Recollection(question)
-    for key in question_keys(question, limit=max_keys):
-        text = complete(lm, recall_prompt(key, 0), RECITE_GEN)
-        if not is_nothing(text) and key.lower() in text.lower():
-            rec.recitations.append((key, text))
-        else:  # an unlearned (forgotten) key, or free association about one never learned
-            rec.dropped.append((key, text))
+    text = complete(lm, recall_prompt(question), RECITE_GEN)
+    if text and not is_nothing(text) and shares_content(question, text, word_signal(lm.tokenizer)):
+        rec.recitations.append((question, text))
+    else:  # an unlearned (forgotten) fact, or free association about a thing never read
+        rec.dropped.append((question, text))
     return rec
 
 

@@ -1,19 +1,13 @@
 """Training data that is not a note: dreaming (rehearsal of general ability) and unlearning.
 
 - Dreaming: the base model's own answers to generic prompts, made once per base model with the
-  adapter off and cached, are rehearsed in each sleep (``general_ratio`` per new passage), so the
+  adapter off and cached, are rehearsed in each sleep (``general_ratio`` per passage trained), so the
   adapter keeps the model's ordinary chat behaviour where it has nothing to add. The prompts here
   are generic requests, never evaluation questions.
-- Knowing what it does not know: the adapted model recites for every key a question names, and
-  for a key it never learned it free-associates ("France is a country in Europe ..."), which the
-  reading step then takes for a note and answers from. So each sleep also trains a sample of
-  general-world keys (``WORLD_KEYS``, minus any a passage holds) to
-  recite ``NOTHING``: recall drops those, and the question is answered as by the plain model. The
-  keys are everyday topics picked by hand, not taken from any evaluation set.
-- Unlearning: every key a forgotten passage was reachable by, unless a live passage still holds it,
-  is trained to recite ``NOTHING``; recall drops such recitations, so the question is answered as if
-  the note had never been read. Live passages that share a key with a forgotten one are replayed in
-  the same sleep, so what they say is recited again for that key.
+- Unlearning: every fact of a forgotten passage that no live passage still holds is trained to
+  recite ``NOTHING`` for the same rule-made queries that taught it; recall drops such recitations,
+  so the question is answered as if the note had never been read. Live passages of the same file
+  (what an edit kept) are replayed in the same sleep, so what they say is recited again.
 """
 
 from __future__ import annotations
@@ -22,14 +16,13 @@ import hashlib
 import json
 import logging
 import os
-import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .dataset import RECALL_PHRASINGS, Example, PassageInput, recall_prompt
+from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput, recall_prompt
+from .facts import WordSignal, fact_queries, passage_facts
 from .generate import GenerationConfig, generate
 from .model import LoadedModel
-from .subjects import passage_keys
 
 log = logging.getLogger(__name__)
 
@@ -53,96 +46,11 @@ GENERIC_PROMPTS = (
     "Explain what a budget is in simple words.",
     "Give me a short motivational quote.",
 )
-# Everyday topics a person's notes rarely hold: places, science, things. Hand-picked to span kinds
-# of names, and kept apart from the general-ability probes (tests/ checks it). No people: notes are
-# full of people's names, and "Nothing." for "Isaac Newton" taught "Nothing." for a colleague
-# (measured on the devset: a chat log's person then recited nothing).
-WORLD_KEYS = (
-    "Norway",
-    "Peru",
-    "Kenya",
-    "Vietnam",
-    "Portugal",
-    "Argentina",
-    "Sweden",
-    "India",
-    "Greece",
-    "Vienna",
-    "Cairo",
-    "Chicago",
-    "Istanbul",
-    "Sydney",
-    "Toronto",
-    "Lisbon",
-    "the Alps",
-    "the Amazon",
-    "the Sahara",
-    "the Nile",
-    "the Atlantic",
-    "Antarctica",
-    "Saturn",
-    "Venus",
-    "the Sun",
-    "the Milky Way",
-    "the Roman Empire",
-    "World War II",
-    "the Renaissance",
-    "the Olympics",
-    "Christmas",
-    "oxygen",
-    "gravity",
-    "electricity",
-    "volcanoes",
-    "dinosaurs",
-    "elephants",
-    "penguins",
-    "the ocean",
-    "rainbows",
-    "chess",
-    "the piano",
-    "football",
-    "democracy",
-    "photography",
-    "bread",
-    "coffee",
-    "chocolate",
-    "the internet",
-    "computers",
-    "mathematics",
-    "history",
-    "cats",
-    "trees",
-    "music",
-    "cooking",
-    "the weather",
-    "birthdays",
-    "airplanes",
-    "bicycles",
-    "honey bees",
-    "vitamins",
-)
 DREAM_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.1)
 
 
 def is_nothing(recitation: str) -> bool:
     return recitation.strip().lower().startswith(NOTHING.lower().rstrip("."))
-
-
-def _held_keys(live: Iterable[PassageInput]) -> set[str]:
-    """Every key (lowercased) a live passage is reachable by."""
-    return {k.lower() for p in live for k in passage_keys(p.text, p.source_path)}
-
-
-def unknown_keys(n: int, live: Iterable[PassageInput], seed: int = 0) -> list[str]:
-    """``n`` of ``WORLD_KEYS`` that no live passage holds, sampled with ``seed``."""
-    held = _held_keys(live)
-    pool = [k for k in WORLD_KEYS if k.lower() not in held]
-    return random.Random(seed).sample(pool, min(n, len(pool)))
-
-
-def unknown_key_examples(keys: Sequence[str]) -> list[Example]:
-    """Each key asked once (phrasings in turn), answered ``NOTHING``."""
-    return [Example(recall_prompt(k, i), NOTHING, None, "unknown") for i, k in enumerate(keys)]
 
 
 def _cache_path(cache_dir: Path, base_name: str) -> Path:
@@ -188,22 +96,17 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
     return out
 
 
-def keys_to_unlearn(forgotten: Iterable[PassageInput], live: Iterable[PassageInput]) -> list[str]:
-    """Keys of forgotten passages that no live passage is reachable by."""
-    held = _held_keys(live)
-    keys = dict.fromkeys(k for p in forgotten for k in passage_keys(p.text, p.source_path))
-    return [k for k in keys if k.lower() not in held]
-
-
-def sharing_a_key(forgotten: Iterable[PassageInput], live: Iterable[PassageInput]) -> list[PassageInput]:
-    """Live passages reachable by a key a forgotten passage also had: replayed in the same sleep."""
-    gone = {k.lower() for p in forgotten for k in passage_keys(p.text, p.source_path)}
-    return [p for p in live if gone & {k.lower() for k in passage_keys(p.text, p.source_path)}]
-
-
-def unlearn_examples(keys: Sequence[str]) -> list[Example]:
+def unlearn_examples(
+    forgotten: Iterable[PassageInput],
+    live: Iterable[PassageInput],
+    signal: WordSignal,
+    cfg: DataConfig = DEFAULT_DATA,
+) -> list[Example]:
+    """The queries of every forgotten fact that no live passage still holds, answered NOTHING."""
+    held = {f.text for p in live for f in passage_facts(p.text)}
+    gone = {f.text: f for p in forgotten for f in passage_facts(p.text, p.id) if f.text not in held}
     return [
-        Example(recall_prompt(k, i), NOTHING, None, "forget")
-        for k in keys
-        for i in range(len(RECALL_PHRASINGS))
+        Example(recall_prompt(q), NOTHING, None, "forget")
+        for fact in gone.values()
+        for q in fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries)
     ]

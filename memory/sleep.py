@@ -21,20 +21,13 @@ from typing import Any
 from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config
 
-from .dataset import PassageInput, build_examples, tokenize_example
+from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
+from .facts import WordSignal
 from .gate import recall_probe, run_gate
 from .layers import choose_layers, score_layers, set_trainable_layers
 from .loader import attach_adapter
 from .model import LoadedModel, load_model
-from .rehearsal import (
-    base_answers,
-    dream_examples,
-    keys_to_unlearn,
-    sharing_a_key,
-    unknown_key_examples,
-    unknown_keys,
-    unlearn_examples,
-)
+from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
 from .versions import VersionStore
@@ -66,10 +59,20 @@ class SleepResult:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     forgotten_passages: int = 0
+    new_tokens: int = 0  # tokens of the new passages' text
+    held_passages: int = 0  # left pending: nothing to train on (reason recorded)
 
     @property
     def tokens_per_s(self) -> float:
         return self.train_tokens / self.train_seconds if self.train_seconds else 0.0
+
+    @property
+    def train_tokens_per_new_token(self) -> float:
+        return self.train_tokens / self.new_tokens if self.new_tokens else 0.0
+
+    @property
+    def seconds_per_1k_new_tokens(self) -> float:
+        return self.seconds / self.new_tokens * 1000 if self.new_tokens else 0.0
 
 
 def _inputs(passages: list[Passage]) -> list[PassageInput]:
@@ -82,20 +85,23 @@ def replay_sample(store: Store, n_new: int, ratio: float, minimum: int, seed: in
     return random.Random(seed).sample(consolidated, k) if k else []
 
 
-def _forgetting(
-    store: Store, new: list[Passage], replay: list[Passage]
-) -> tuple[list[Passage], list[str], list[Passage]]:
-    """(passages to unlearn, their keys no live passage holds, live passages sharing their keys
-    that the replay sample lacks). Reads every live passage's keys, but only when there is
-    something to forget."""
+def _forgetting(store: Store, replay: list[Passage]) -> tuple[list[Passage], list[Passage]]:
+    """(passages to unlearn, live passages of the same files that the replay sample lacks: what an
+    edit kept is recited again in the same sleep)."""
     forgotten = store.passages_to_forget()
     if not forgotten:
-        return [], [], []
-    consolidated = store.passages(status="consolidated")
-    keys = keys_to_unlearn(_inputs(forgotten), _inputs(consolidated + new))
+        return [], []
+    files = {p.source_id for p in forgotten}
     have = {p.id for p in replay}
-    sharing = {p.id for p in sharing_a_key(_inputs(forgotten), _inputs(consolidated))}
-    return forgotten, keys, [p for p in consolidated if p.id in sharing and p.id not in have]
+    kept = [p for p in store.passages(status="consolidated") if p.source_id in files and p.id not in have]
+    return forgotten, kept
+
+
+def _hold_reason(passage: Passage) -> str | None:
+    """Why a passage without training data is not marked consolidated; None: nothing to learn."""
+    if passage.role == "assistant":
+        return None  # the assistant's side of a chat ("Got it.") is context, not a note
+    return "no sentence with a content word to train on"
 
 
 def run_sleep(
@@ -112,29 +118,42 @@ def run_sleep(
     versions.cleanup_partial()
 
     report("collect", 0, 1, {})
-    new = store.passages(status="pending")
+    held_before = store.held_reasons()  # left pending by an earlier sleep: nothing to train on
+    new = [p for p in store.passages(status="pending") if p.id not in held_before]
     replay = replay_sample(store, len(new), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
-    forgotten, unlearn_keys, sharing = _forgetting(store, new, replay)
+    forgotten, kept = _forgetting(store, replay)
     if not new and not forgotten:
         raise NothingToConsolidate("no pending passages and nothing to forget")
-    replay += sharing
+    replay += kept
     report("collect", 1, 1, {"new": len(new), "replay": len(replay), "forget": len(forgotten)})
 
     report("data", 0, 1, {})
     lm = load_model(config)
-    examples = build_examples(_inputs(new)) + build_examples(_inputs(replay)) + unlearn_examples(unlearn_keys)
+    signal = WordSignal(lm.tokenizer)
+    data_cfg = DataConfig(cfg.keyword_queries, cfg.cloze_queries)
+    examples, learned, held = [], [], {}
+    for p in new:
+        made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+        examples += made
+        reason = None if made else _hold_reason(p)
+        if reason:
+            held[p.id] = reason  # stays pending: chat still reaches it through the buffer
+        else:
+            learned.append(p)
+    for p in replay:
+        examples += passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+    live = store.passages(status="consolidated") + new
+    examples += unlearn_examples(_inputs(forgotten), _inputs(live), signal, data_cfg)
+    if held:
+        store.hold_passages(held)
+        log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
     if not examples:
-        raise NothingToConsolidate("pending passages hold nothing to learn (no names or text)")
+        raise NothingToConsolidate("pending passages hold nothing to learn (no sentence with a content word)")
     # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
     # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
     # a forget) keeps the same share of rehearsal as a first one
     n_dreams = math.ceil(cfg.general_ratio * (len(new) + len(replay)))
-    answers = base_answers(lm, versions.root / "dreams", n_dreams)
-    dreams = dream_examples(lm, answers)
-    # knowing what it does not know: everyday keys no live passage holds recite "Nothing."
-    live = _inputs(store.passages(status="consolidated") + new)
-    n_unknown = math.ceil(cfg.unknown_ratio * (len(new) + len(replay)))
-    dreams += unknown_key_examples(unknown_keys(n_unknown, live, seed=len(versions.ids())))
+    dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
     tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     report("data", 1, 1, {"examples": len(tokenized)})
 
@@ -151,18 +170,19 @@ def run_sleep(
     else:
         model = add_lora(lm.model, None, train_cfg)
     adapted = LoadedModel(model, lm.tokenizer, lm.source)
-    probe_before = recall_probe(adapted, new)
+    probe_before = recall_probe(adapted, learned)
     replay_before = recall_probe(adapted, replay) if replay else None
 
     n_layers = lm.model.config.num_hidden_layers  # the base model's; the adapter wraps it
     report("layers", 0, 1, {})
-    if cfg.top_k_layers and cfg.top_k_layers < n_layers:
+    k = cfg.layers_of(n_layers)
+    if k < n_layers:
         # scored either way: the report shows where the new data's loss is sensitive
         scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
         if cfg.layer_choice == "last":
-            layers = list(range(n_layers - cfg.top_k_layers, n_layers))
+            layers = list(range(n_layers - k, n_layers))
         else:
-            layers = choose_layers(scores, cfg.top_k_layers)
+            layers = choose_layers(scores, k)
     else:
         scores, layers = [1.0 / n_layers] * n_layers, list(range(n_layers))
     set_trainable_layers(model, layers)
@@ -180,7 +200,7 @@ def run_sleep(
     report("gate", 0, 1, {})
     verdict = run_gate(
         adapted,
-        new,
+        learned,
         cfg.gate_min_recall,
         cfg.gate_min_general_kept,
         replay,
@@ -194,15 +214,21 @@ def run_sleep(
 
     report("write", 0, 1, {})
     version = versions.next_id(at_least=(store.latest_memory_version() or 0) + 1)
+    new_tokens = sum(p.token_count for p in new)
     meta = {
         "base_model": lm.source.name,
         "parent": parent,
-        "passages": [p.id for p in new],
+        "passages": [p.id for p in learned],
+        "held_passages": held,
         "replay_passages": [p.id for p in replay],
         "forgotten_passages": [p.id for p in forgotten],
-        "unlearned_keys": unlearn_keys,
         "examples": len(tokenized),
-        "dream_examples": len(dreams),  # base-model answers and "Nothing." for unknown keys
+        "dream_examples": len(dreams),
+        "new_tokens": new_tokens,
+        "train_tokens_per_new_token": stats.tokens / new_tokens if new_tokens else None,
+        "seconds_per_1k_new_tokens": (
+            (time.perf_counter() - started) / new_tokens * 1000 if new_tokens else None
+        ),
         "layers": layers,
         "layer_scores": scores,
         "losses": stats.losses,
@@ -215,7 +241,15 @@ def run_sleep(
             "general_kept": verdict.general_kept,
             "replay_recall": verdict.replay_recall,
         },
-        "config": {"rank": cfg.lora_rank, "lr": cfg.learning_rate, "epochs": cfg.epochs, "bf16": cfg.bf16},
+        "config": {
+            "rank": cfg.lora_rank,
+            "lr": cfg.learning_rate,
+            "epochs": cfg.epochs,
+            "bf16": cfg.bf16,
+            "layer_share": cfg.layer_share,
+            "layer_choice": cfg.layer_choice,
+            "queries": [cfg.keyword_queries, cfg.cloze_queries],
+        },
     }
 
     def save(tmp: Path) -> None:
@@ -227,12 +261,12 @@ def run_sleep(
     # sleep learns them again), never marked as learned in a version that is not served.
     versions.set_current(version)
     store.record_version(
-        version, lm.source.name, str(path), parent, [p.id for p in new], meta, [p.id for p in forgotten]
+        version, lm.source.name, str(path), parent, [p.id for p in learned], meta, [p.id for p in forgotten]
     )
     report("write", 1, 1, {"version": version})
     return SleepResult(
         version=version,
-        new_passages=len(new),
+        new_passages=len(learned),
         replay_passages=len(replay),
         examples=len(tokenized),
         layers=layers,
@@ -242,4 +276,6 @@ def run_sleep(
         losses=stats.losses,
         seconds=time.perf_counter() - started,
         forgotten_passages=len(forgotten),
+        new_tokens=new_tokens,
+        held_passages=len(held),
     )

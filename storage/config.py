@@ -111,21 +111,24 @@ class SleepConfig:
     min_pending_passages: int = 20
     lora_rank: int = 32
     learning_rate: float = 1e-3
-    # The last 16 of the bundled model's 30 layers for 12 epochs recalled 86% of the devset in one
-    # sleep (the ceiling), against 60% for all layers for 8 epochs, at 1.7x the tokens/s: backward
-    # stops at layer 14, and from epoch 2 the frozen layers' output is cached.
-    epochs: int = 12
-    top_k_layers: int = 16  # 0 = all layers; else k layers, chosen by layer_choice
-    layer_choice: str = "last"  # "fisher": highest Fisher score; "last": the top k of the stack
+    epochs: int = 6
+    # Layers trained, as a share of the model's depth, taken by layer_choice; 1.0 = all layers.
+    # "last": the top of the stack (backward stops at the lowest one, and the frozen layers' output
+    # is cached after the first epoch); "fisher": the highest Fisher score on this sleep's data,
+    # relative to the same layers' score on general text.
+    layer_share: float = 0.5
+    layer_choice: str = "last"
     fisher_examples: int = 16  # examples the layer scores are computed on
+    # Rule-made queries per fact (see memory/facts.py): keyword runs and cloze questions.
+    keyword_queries: int = 2
+    cloze_queries: int = 2
     # Replay: consolidated passages rehearsed in a sleep, ratio per new passage but at least
     # replay_min (a forget sleep has no new passages). Bounded by the new text, never the history.
     # 1 per new passage with a floor of 8 kept batch 1 at only 0.58x of its own recall after 4
     # sleeps on the devset (an old passage skipped by one sleep's sample is overwritten by it).
-    replay_ratio: float = 4.0
-    replay_min: int = 32
+    replay_ratio: float = 1.0
+    replay_min: int = 16
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
-    unknown_ratio: float = 1.0  # everyday keys trained to recite "Nothing." per passage trained
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
@@ -134,8 +137,12 @@ class SleepConfig:
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):
             raise ConfigError(f"sleep.layer_choice must be 'fisher' or 'last', got {self.layer_choice!r}")
-        if self.top_k_layers < 0:
-            raise ConfigError("sleep.top_k_layers must be 0 (all layers) or more")
+        if not 0.0 < self.layer_share <= 1.0:
+            raise ConfigError(f"sleep.layer_share must be in (0, 1], got {self.layer_share}")
+
+    def layers_of(self, n_layers: int) -> int:
+        """How many of a model's ``n_layers`` a sleep trains."""
+        return max(1, min(n_layers, round(self.layer_share * n_layers)))
 
 
 @dataclass(frozen=True)

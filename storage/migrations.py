@@ -152,7 +152,19 @@ def m005_forgetting(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_fts, m003_chat, m004_watches, m005_forgetting)
+def m006_held_reason(conn: Connection) -> None:
+    """Why a sleep left a passage pending instead of consolidating it (nothing to train on, ...)."""
+    _run(conn, "ALTER TABLE passages ADD COLUMN held_reason TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_fts,
+    m003_chat,
+    m004_watches,
+    m005_forgetting,
+    m006_held_reason,
+)
 LATEST = len(MIGRATIONS)
 
 

@@ -169,6 +169,13 @@ class _StoreBase:
             rows = conn.execute(text(sql), {"q": match, "k": k}).all()
         return [SearchHit(_passage(r), -float(r[9])) for r in rows]
 
+    def notes_for(self, query: str, k: int = 2) -> list[SearchHit]:
+        """What chat puts in the prompt: the best BM25 hits over every live passage, keeping those
+        scoring at least half the best one's. A small model reads one right note well and two notes
+        badly, so a weak second match ("server" in every server note) stays out."""
+        hits = self.search(query, k=k)
+        return [h for h in hits if h.score >= 0.5 * hits[0].score]
+
     # -- overview ------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -214,6 +221,26 @@ class _StoreBase:
                     text("UPDATE passages SET forgotten_in = :v WHERE id = :id AND forgotten_in IS NULL"),
                     {"v": version, "id": pid},
                 )
+
+    def hold_passages(self, reasons: dict[int, str]) -> None:
+        """Record why a sleep left these passages pending; they stay searchable in the buffer."""
+        with self.writer.begin() as conn:
+            for pid, reason in reasons.items():
+                conn.execute(
+                    text("UPDATE passages SET held_reason = :r WHERE id = :id AND status = 'pending'"),
+                    {"r": reason, "id": pid},
+                )
+
+    def held_reasons(self) -> dict[int, str]:
+        """Pending passages a sleep could not consolidate, with the reason."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, held_reason FROM passages "
+                    "WHERE status = 'pending' AND held_reason IS NOT NULL"
+                )
+            ).all()
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def passages_to_forget(self) -> list[Passage]:
         """Passages once consolidated into the weights whose text is gone (superseded, deleted or
