@@ -1,10 +1,11 @@
 """Layer selection: recall and forgetting of Fisher-chosen vs all vs the last k layers.
 
-For each policy, `sleepd eval` on the devset in 2 batches with a sleep after each: recall after
+For each policy, `sleepd eval` on a set in 2 batches with a sleep after each: recall after
 both sleeps, batch 1's recall right after its own sleep and after the second (forgetting), and
-training speed. Writes bench/results/layers.md.
+training speed. Writes bench/results/layers-<set><tag>.md.
 
-Usage: .venv/bin/python bench/layers.py [--k 16] [--policies all,fisher,last] [--batches 2] [--tag T]
+Usage: .venv/bin/python bench/layers.py [--set squad] [--share 0.5] [--policies all,fisher,last]
+           [--batches 2] [--tag T]
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ SHARED = HERE.parent.parent / "shared" / "bench"
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--k", type=int, default=16)
+    parser.add_argument("--set", default="squad", help="devset, squad, squad-large, locomo or a DIR")
+    parser.add_argument("--share", type=float, default=0.5, help="share of the layers trained")
     parser.add_argument("--policies", default="all,fisher,last")
     parser.add_argument("--batches", type=int, default=2, help="2+: batch 1's forgetting")
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -32,8 +34,9 @@ def main() -> None:
     from sleepd.storage import load_config
 
     base = load_config()
-    questions = load_questions(SHARED / "devset" / "questions.json")
-    policies = {"all": (0, "fisher"), "fisher": (args.k, "fisher"), "last": (args.k, "last")}
+    bench_set = Path(args.set) if Path(args.set).is_dir() else SHARED / args.set
+    questions = load_questions(bench_set / "questions.json")
+    policies = {"all": (1.0, "last"), "fisher": (args.share, "fisher"), "last": (args.share, "last")}
     table = [
         f"| layers trained | ceiling | recall after {args.batches} sleeps | batch 1 after its sleep "
         f"| batch 1 after sleep {args.batches} | general kept | tokens/s |",
@@ -41,14 +44,14 @@ def main() -> None:
     ]
     results = {}
     for name in args.policies.split(","):
-        k, choice = policies[name]
+        share, choice = policies[name]
         config = dataclasses.replace(
-            base, sleep=dataclasses.replace(base.sleep, top_k_layers=k, layer_choice=choice)
+            base, sleep=dataclasses.replace(base.sleep, layer_share=share, layer_choice=choice)
         )
         print(f"== {name} ==", file=sys.stderr, flush=True)
         r = run_eval(
             config,
-            SHARED / "devset" / "docs",
+            bench_set / "docs",
             questions,
             load_questions(SHARED / "general" / "probe.json"),
             batches=args.batches,
@@ -56,7 +59,7 @@ def main() -> None:
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
         results[name] = r
-        label = "all" if not k else f"{name} top {k}"
+        label = "all" if share >= 1 else f"{name}, {share:.0%} of the layers"
         b1, b1_later = r["retention"][0][0], r["retention"][0][-1]
         table.append(
             f"| {label} | {r['ceiling']:.0%} | {r['after']:.0%} | {b1:.0%} | {b1_later:.0%} "
@@ -65,8 +68,8 @@ def main() -> None:
         print("\n".join(table), flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"layers{args.tag}.md").write_text("\n".join(table) + "\n")
-    (out / f"layers{args.tag}.json").write_text(json.dumps(results, indent=2))
+    (out / f"layers-{bench_set.name}{args.tag}.md").write_text("\n".join(table) + "\n")
+    (out / f"layers-{bench_set.name}{args.tag}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: igno
     """The first ``n`` (shuffled) recitation examples sleepd makes from the devset's notes."""
     from sleepd.daemon.parsers import Parsed, parse_bytes
     from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
+    from sleepd.memory.facts import WordSignal
 
     passages = []
     for i, path in enumerate(sorted(p for p in docs.rglob("*") if p.is_file())):
@@ -33,7 +34,7 @@ def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: igno
         if isinstance(parsed, Parsed):
             for j, unit in enumerate(parsed.units):
                 passages.append(PassageInput(i * 1000 + j, unit.text, str(path), unit.role))
-    examples = [tokenize_example(tokenizer, e) for e in build_examples(passages)]
+    examples = [tokenize_example(tokenizer, e) for e in build_examples(passages, WordSignal(tokenizer))]
     random.Random(0).shuffle(examples)
     return examples[:n]
 
@@ -62,8 +63,8 @@ def configured_layers(model, examples: list, config) -> list[int]:  # type: igno
     from sleepd.memory.layers import choose_layers, score_layers
 
     n_layers = model.config.num_hidden_layers
-    k = config.sleep.top_k_layers
-    if not k or k >= n_layers:
+    k = config.sleep.layers_of(n_layers)
+    if k >= n_layers:
         return list(range(n_layers))
     if config.sleep.layer_choice == "last":
         return list(range(n_layers - k, n_layers))
@@ -84,7 +85,7 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
     model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
     rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)
     chosen = configured_layers(model, examples, config)
-    k = config.sleep.top_k_layers
+    k = len(chosen) if len(chosen) < n_layers else 0
     variants = [
         ("fp32, all layers, length-grouped batches", False, range(n_layers)),
         ("sleepd: bf16, all layers, length-grouped batches", True, range(n_layers)),
@@ -119,7 +120,7 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", type=int, default=48)
-    parser.add_argument("--top-k", type=int, default=0, help="0: the config's")
+    parser.add_argument("--share", type=float, default=0.0, help="sleep.layer_share; 0: the config's")
     parser.add_argument("--choice", default="", help="sleep.layer_choice to measure (fisher, last)")
     args = parser.parse_args()
     import dataclasses
@@ -129,7 +130,7 @@ def main() -> None:
     config = load_config()
     sleep = dataclasses.replace(
         config.sleep,
-        top_k_layers=args.top_k or config.sleep.top_k_layers,
+        layer_share=args.share or config.sleep.layer_share,
         layer_choice=args.choice or config.sleep.layer_choice,
     )
     measure(dataclasses.replace(config, sleep=sleep), args.examples)

@@ -82,7 +82,10 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
         "layers": result.layers,
         "train_tokens": result.train_tokens,
         "forgotten_passages": result.forgotten_passages,
+        "held_passages": result.held_passages,
         "train_tokens_per_s": round(result.tokens_per_s, 1),
+        "train_tokens_per_new_token": round(result.train_tokens_per_new_token, 1),
+        "seconds_per_1k_new_tokens": round(result.seconds_per_1k_new_tokens, 1),
         "final_loss": result.losses[-1] if result.losses else None,
         "seconds": round(result.seconds, 1),
     }
@@ -97,6 +100,21 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
         f"{result.seconds:.0f} s",
         highlight=False,
     )
+    _print_cost(summary)
+
+
+def _print_cost(summary: dict[str, Any]) -> None:
+    out.print(
+        f"cost: {summary['train_tokens_per_new_token']:.1f} training tokens per new token, "
+        f"{summary['seconds_per_1k_new_tokens']:.0f} s per 1k new tokens",
+        highlight=False,
+    )
+    if summary.get("held_passages"):
+        out.print(
+            f"{summary['held_passages']} passage(s) left pending: nothing to train on "
+            "(still answered from the buffer; `sleepd sources` shows them)",
+            highlight=False,
+        )
 
 
 def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
@@ -129,6 +147,7 @@ def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
             f"{last['seconds']:.0f} s; the daemon now serves it",
             highlight=False,
         )
+        _print_cost(last)
     elif last.get("outcome") == "rejected":
         out.print(f"[yellow]sleep rejected:[/] {last['message']}; the previous memory is still served")
     elif last.get("outcome") == "nothing":
@@ -230,8 +249,16 @@ def memory_forget(
 
 @app.command("eval")
 def eval_(
-    docs: Annotated[str, typer.Option("--docs", help="Folder of notes to learn.")],
-    questions: Annotated[str, typer.Option("--questions", help="questions.json: [{q, a, source}].")],
+    bench_set: Annotated[
+        str | None,
+        typer.Option(
+            "--set", help="A folder with docs/ and questions.json, or a set's name in ../shared/bench."
+        ),
+    ] = None,
+    docs: Annotated[str | None, typer.Option("--docs", help="Folder of notes to learn.")] = None,
+    questions: Annotated[
+        str | None, typer.Option("--questions", help="questions.json: [{q, a, source[, kind]}].")
+    ] = None,
     general: Annotated[str | None, typer.Option("--general", help="General questions: [{q, a}].")] = None,
     batches: Annotated[int, typer.Option("--batches", help="Sleep after each of N batches.")] = 1,
     no_baselines: Annotated[
@@ -252,6 +279,13 @@ def eval_(
     config, _store = load_context()
     if batches < 1:
         raise fail("--batches must be at least 1")
+    if bench_set:
+        root = Path(bench_set)
+        if not root.is_dir():
+            root = Path(__file__).resolve().parents[2] / "shared" / "bench" / bench_set
+        docs, questions = docs or str(root / "docs"), questions or str(root / "questions.json")
+    if not docs or not questions:
+        raise fail("give --set, or both --docs and --questions")
     try:
         qs = load_questions(Path(questions))
         gq = load_questions(Path(general)) if general else None
@@ -273,15 +307,25 @@ def eval_(
         print(json.dumps(result))
         return
     out.print(f"questions     {result['questions']}")
-    out.print(f"ceiling       {result['ceiling']:.2f}")
-    out.print(f"no memory     {result['before']:.2f}")
-    out.print(f"after sleeps  {result['after']:.2f}")
+    kinds = sorted({k for row in result["kinds"].values() for k in row})
+    if kinds:
+        out.print(" " * 14 + "  ".join(f"{k[:10]:>10}" for k in kinds))
+    for label, key in (
+        ("ceiling", "ceiling"),
+        ("no memory", "before"),
+        ("buffer", "buffer"),
+        ("closed-book", "after"),
+        ("chat default", "chat"),
+    ):
+        per_kind = "  ".join(f"{result['kinds'][key].get(k, 0):>10.2f}" for k in kinds)
+        out.print(f"{label:<13} {result[key]:.2f}  {per_kind}", highlight=False)
     for key, value in result["baselines"].items():
         out.print(f"baseline {key:<12} {value:.2f}")
     if result["general_kept"] is not None:
         out.print(f"general kept  {result['general_kept']:.2f} of {result['general_base_correct']}")
     out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
     out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
+    out.print(f"train tokens  {result['train_tokens_per_new_token']:.1f} per new token")
     if result.get("forget"):
         f = result["forget"]
         out.print(

@@ -62,7 +62,10 @@ def _sleep_child(config: Config, q: Any, stop: Any, parent: int) -> None:
                     "version": r.version,
                     "new_passages": r.new_passages,
                     "forgotten_passages": r.forgotten_passages,
+                    "held_passages": r.held_passages,
                     "train_tokens_per_s": round(r.tokens_per_s, 1),
+                    "train_tokens_per_new_token": round(r.train_tokens_per_new_token, 1),
+                    "seconds_per_1k_new_tokens": round(r.seconds_per_1k_new_tokens, 1),
                     "seconds": round(r.seconds, 1),
                 },
             )

@@ -91,6 +91,7 @@ def closed_book(
                     "answer": answer,
                     "kept": rec.recitations,
                     "dropped": rec.dropped,
+                    "logprob": rec.logprob,
                 }
             )
         if on_each:

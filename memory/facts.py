@@ -184,10 +184,21 @@ def fact_queries(fact: Fact, signal: WordSignal, keywords: int = 2, clozes: int 
     return keyword_queries(fact, signal, keywords) + cloze_queries(fact, signal, clozes)
 
 
+def question_query(question: str, signal: WordSignal) -> str:
+    """A question in the shape of the keyword queries sleep trains on: its content words, in order."""
+    words = signal.content_words(question)
+    return " ".join(words) + "?" if words else question
+
+
+def coverage(question: str, text: str, signal: WordSignal) -> float:
+    """The share of the question's content words (by ``stem``) that ``text`` holds."""
+    q = {stem(w) for w in signal.content_words(question)}
+    return len(q & {stem(w) for w in signal.content_words(text)}) / len(q) if q else 0.0
+
+
 def shares_content(question: str, text: str, signal: WordSignal) -> bool:
     """Whether ``text`` holds a content word of ``question`` (compared by ``stem``)."""
-    q = {stem(w) for w in signal.content_words(question)}
-    return bool(q & {stem(w) for w in signal.content_words(text)})
+    return coverage(question, text, signal) > 0
 
 
 def facts_of_passages(passages: Iterable[tuple[int | None, str]]) -> list[Fact]:

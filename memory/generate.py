@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -80,3 +81,20 @@ def _stream(lm: LoadedModel, enc: Any, gen: GenerationConfig) -> Iterator[str]:
 def generate(lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None) -> str:
     """The whole answer to ``messages`` as one string."""
     return "".join(stream_generate(lm, messages, gen)).strip()
+
+
+def complete_scored(lm: LoadedModel, prompt: str, gen: GenerationConfig) -> tuple[str, float]:
+    """Greedy continuation of raw ``prompt`` and the mean log-probability of its tokens: how sure
+    the model is of what it produced (a memorised recitation is near 0, free association is not)."""
+    import torch
+
+    enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
+    kwargs = _generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0))
+    with torch.inference_mode():
+        out = lm.model.generate(**enc, return_dict_in_generate=True, output_scores=True, **kwargs)
+    new = out.sequences[0, enc["input_ids"].shape[1] :]  # [N]
+    if not len(new):
+        return "", float("-inf")
+    logits = torch.stack(out.scores, dim=0)[:, 0, :]  # [N, V]
+    logprobs = torch.log_softmax(logits.float(), dim=-1).gather(1, new[:, None])[:, 0]  # [N]
+    return lm.tokenizer.decode(new, skip_special_tokens=True).strip(), float(logprobs.mean())

@@ -3,6 +3,11 @@
 Score of layer l = mean over its LoRA parameters of the squared gradient of the loss on a sample of
 this sleep's examples (the diagonal empirical Fisher, restricted to the adapter's subspace), with
 scores normalised to sum to 1. Means, not sums, so that no layer wins by having more parameters.
+
+Raw Fisher ranks the lowest layers first for any data (their gradients are larger for everything),
+so the choice uses it *relative* to the same layers' Fisher on general text (the dreams): a layer is
+chosen where this sleep's data moves the loss more than ordinary text does (SCoL's sparse,
+data-specific layers), not where every gradient is large.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ def score_layers(model: Any, examples: Sequence[Tokenized], n_layers: int) -> li
     means = [s / c if c else 0.0 for s, c in zip(sums, counts, strict=True)]
     total = sum(means) or 1.0
     return [m / total for m in means]
+
+
+def relative_scores(task: Sequence[float], general: Sequence[float]) -> list[float]:
+    """``task`` Fisher per layer divided by ``general`` Fisher of the same layer, summing to 1."""
+    ratios = [t / g if g > 0 else 0.0 for t, g in zip(task, general, strict=True)]
+    total = sum(ratios) or 1.0
+    return [r / total for r in ratios]
 
 
 def choose_layers(scores: Sequence[float], k: int) -> list[int]:

@@ -3,10 +3,11 @@
 1. The question goes into the recall prompt the sleeps trained on (``dataset.recall_prompt``), and the
    adapted model recites the fact it routes the question to: this is the memory in the weights
    speaking, with nothing from the buffer.
-2. A recitation is kept only if it is not the "Nothing." an unlearned fact recites, and it shares a
-   content word with the question (``facts.shares_content``): asked about something it never read,
-   the model free-associates from whatever note is nearest ("What is the capital of Russia?" ->
-   a line about a port), and such a line holds none of the question's words.
+2. The question is asked twice, as written and in the keyword shape sleep trains on
+   (``facts.question_query``). A recitation is kept only if it is not the "Nothing." an unlearned
+   fact recites, holds at least ``MIN_COVERAGE`` of the question's content words and adds one the
+   question lacks (an echo of the question holds nothing to read); of those, the one covering most
+   of the question is read.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
 """
@@ -21,15 +22,20 @@ from functools import lru_cache
 from typing import Any
 
 from .dataset import recall_prompt
-from .facts import WordSignal, shares_content
-from .generate import GenerationConfig, Message, complete, stream_generate
+from .facts import WordSignal, coverage, question_query, stem
+from .generate import GenerationConfig, Message, complete_scored, stream_generate
 from .model import LoadedModel
 from .rehearsal import is_nothing
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
 # too, so a recitation or an answer that repeats a name or number from its note is pushed away
-# from it (measured on the devset: right recitations read wrong, "moored in Brindisi" -> a ship).
+# from it (measured on the devset: right recitations were read wrong, a port name became a ship).
 RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
+# A recitation is read only if it holds at least this share of the question's content words: asked
+# about a thing it never read, the adapted model still recites some note, with confidence (its mean
+# token log-probability on general questions was as high as on right recitations), but that note
+# holds few of the question's words.
+MIN_COVERAGE = 0.5
 
 
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
@@ -42,6 +48,7 @@ class Recollection:
     question: str
     recitations: list[tuple[str, str]] = field(default_factory=list)  # (query, text) kept
     dropped: list[tuple[str, str]] = field(default_factory=list)
+    logprob: float | None = None  # of the recitation, kept or dropped
 
 
 def adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
@@ -55,13 +62,31 @@ def word_signal(tokenizer: Any) -> WordSignal:
     return WordSignal(tokenizer)
 
 
+def worth_reading(question: str, text: str, signal: WordSignal) -> bool:
+    """A recitation that answers ``question`` from memory, not free association or an echo."""
+    if not text or is_nothing(text):
+        return False  # unlearned
+    q = {stem(w) for w in signal.content_words(question)}
+    t = {stem(w) for w in signal.content_words(text)}
+    return bool(q) and len(q & t) >= MIN_COVERAGE * len(q) and bool(t - q)
+
+
 def recite_for(lm: LoadedModel, question: str) -> Recollection:
+    """Recite for the question and for its keyword form (the shape sleep trains on); keep the one
+    recitation worth reading that covers most of the question (a small model reads one note well
+    and two notes badly)."""
+    signal = word_signal(lm.tokenizer)
     rec = Recollection(question)
-    text = complete(lm, recall_prompt(question), RECITE_GEN)
-    if text and not is_nothing(text) and shares_content(question, text, word_signal(lm.tokenizer)):
-        rec.recitations.append((question, text))
-    else:  # an unlearned (forgotten) fact, or free association about a thing never read
-        rec.dropped.append((question, text))
+    scored = []
+    for query in dict.fromkeys([question_query(question, signal), question]):
+        text, logprob = complete_scored(lm, recall_prompt(query), RECITE_GEN)
+        if worth_reading(question, text, signal):
+            scored.append((coverage(question, text, signal), logprob, query, text))
+        else:  # an unlearned (forgotten) fact, or free association about a thing never read
+            rec.dropped.append((query, text))
+    if scored:
+        _cov, rec.logprob, query, text = max(scored)
+        rec.recitations.append((query, text))
     return rec
 
 

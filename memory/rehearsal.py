@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput, recall_prompt
-from .facts import WordSignal, fact_queries, passage_facts
+from .facts import WordSignal, fact_queries, passage_facts, stem
 from .generate import GenerationConfig, generate
 from .model import LoadedModel
 
@@ -102,11 +102,15 @@ def unlearn_examples(
     signal: WordSignal,
     cfg: DataConfig = DEFAULT_DATA,
 ) -> list[Example]:
-    """The queries of every forgotten fact that no live passage still holds, answered NOTHING."""
-    held = {f.text for p in live for f in passage_facts(p.text)}
-    gone = {f.text: f for p in forgotten for f in passage_facts(p.text, p.id) if f.text not in held}
-    return [
-        Example(recall_prompt(q), NOTHING, None, "forget")
-        for fact in gone.values()
-        for q in fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries)
+    """The queries of every forgotten fact, answered NOTHING, except a query that a live fact
+    answers as well (all its content words are in that fact): what a live note still says stays."""
+    live_facts = [
+        {stem(w) for w in signal.content_words(f.text)} for p in live for f in passage_facts(p.text)
     ]
+    out: dict[str, Example] = {}
+    for fact in (f for p in forgotten for f in passage_facts(p.text, p.id)):
+        for q in fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries):
+            words = {stem(w) for w in signal.content_words(q)}
+            if not any(words <= held for held in live_facts):
+                out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "forget"))
+    return list(out.values())

@@ -24,7 +24,7 @@ from sleepd.storage.config import Config
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .facts import WordSignal
 from .gate import recall_probe, run_gate
-from .layers import choose_layers, score_layers, set_trainable_layers
+from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
 from .loader import attach_adapter
 from .model import LoadedModel, load_model
 from .rehearsal import base_answers, dream_examples, unlearn_examples
@@ -143,7 +143,8 @@ def run_sleep(
     for p in replay:
         examples += passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
     live = store.passages(status="consolidated") + new
-    examples += unlearn_examples(_inputs(forgotten), _inputs(live), signal, data_cfg)
+    unlearn = unlearn_examples(_inputs(forgotten), _inputs(live), signal, data_cfg)
+    examples += unlearn
     if held:
         store.hold_passages(held)
         log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
@@ -178,11 +179,14 @@ def run_sleep(
     k = cfg.layers_of(n_layers)
     if k < n_layers:
         # scored either way: the report shows where the new data's loss is sensitive
-        scores = score_layers(model, tokenized[: cfg.fisher_examples], n_layers)
-        if cfg.layer_choice == "last":
+        task = tokenized[: len(tokenized) - len(dreams)]
+        sample = task[:: max(1, len(task) // cfg.fisher_examples)][: cfg.fisher_examples]  # every passage
+        scores = score_layers(model, sample, n_layers)
+        if cfg.layer_choice == "last" or not dreams:
             layers = list(range(n_layers - k, n_layers))
-        else:
-            layers = choose_layers(scores, k)
+        else:  # relative to general text: the dreams are the last len(dreams) examples
+            general = score_layers(model, tokenized[-len(dreams) :][: cfg.fisher_examples], n_layers)
+            layers = choose_layers(relative_scores(scores, general), k)
     else:
         scores, layers = [1.0 / n_layers] * n_layers, list(range(n_layers))
     set_trainable_layers(model, layers)
@@ -222,6 +226,7 @@ def run_sleep(
         "held_passages": held,
         "replay_passages": [p.id for p in replay],
         "forgotten_passages": [p.id for p in forgotten],
+        "unlearned": sorted({ex.prompt for ex in unlearn}),  # recall prompts now answered "Nothing."
         "examples": len(tokenized),
         "dream_examples": len(dreams),
         "new_tokens": new_tokens,

@@ -110,7 +110,8 @@ class SleepConfig:
     idle_minutes: int = 30
     min_pending_passages: int = 20
     lora_rank: int = 32
-    learning_rate: float = 1e-3
+    # 3e-3 memorised the facts of squad/ (final loss 0.05) in 6 epochs where 1e-3 left it at 0.6.
+    learning_rate: float = 3e-3
     epochs: int = 6
     # Layers trained, as a share of the model's depth, taken by layer_choice; 1.0 = all layers.
     # "last": the top of the stack (backward stops at the lowest one, and the frozen layers' output

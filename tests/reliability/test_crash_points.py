@@ -78,9 +78,9 @@ def test_kill_9_during_each_sleep_stage(
 ) -> None:
     rng = random.Random(f"{SEED}-{stage}")
     cfg = sleepd_home / "config" / "config.toml"
-    # top_k_layers makes the layer-scoring stage run; many epochs make training last
+    # layer_share < 1 makes the layer-scoring stage run; many epochs make training last
     epochs = 2000 if stage == "train" else 3
-    cfg.write_text(cfg.read_text().replace("epochs = 2", f"epochs = {epochs}\ntop_k_layers = 2"))
+    cfg.write_text(cfg.read_text().replace("epochs = 2", f"epochs = {epochs}\nlayer_share = 0.5"))
     store = Store(open_engine(tiny_config))
     versions = VersionStore(tiny_config.paths.data_dir)
     for trial in range(3):

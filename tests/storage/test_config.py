@@ -22,13 +22,13 @@ def test_file_overrides_defaults(sleepd_home: Path) -> None:
     paths.ensure()
     paths.config_file.write_text(
         '[model]\nname_or_path = "/models/mine"\nmax_new_tokens = 64\ntemperature = 1\n'
-        '[sleep]\ntop_k_layers = 6\n[watch]\ndefault_excludes = ["*.log"]\n'
+        '[sleep]\nlayer_share = 0.25\n[watch]\ndefault_excludes = ["*.log"]\n'
     )
     cfg = load_config()
     assert cfg.model.name_or_path == "/models/mine"
     assert cfg.model.max_new_tokens == 64
     assert cfg.model.temperature == 1.0
-    assert cfg.sleep.top_k_layers == 6
+    assert cfg.sleep.layer_share == 0.25 and cfg.sleep.layers_of(30) == 8
     assert cfg.watch.default_excludes == ("*.log",)
     assert cfg.sleep.epochs == SleepConfig().epochs  # untouched default
     with pytest.raises(AttributeError):
