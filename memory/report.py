@@ -21,7 +21,10 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
         "",
         f"- base model: {meta.get('base_model')}; parent version: {meta.get('parent') or 'none (base)'}",
         f"- new passages: {len(meta.get('passages', []))}; replayed: {len(meta.get('replay_passages', []))}; "
-        f"forgotten: {len(meta.get('forgotten_passages', []))} ({len(meta.get('unlearned_keys', []))} keys)",
+        f"forgotten: {len(meta.get('forgotten_passages', []))} ({len(meta.get('unlearned', []))} queries "
+        f"unlearned); left pending: {len(meta.get('held_passages') or {})}",
+        f"- cost: {_num(meta.get('train_tokens_per_new_token'))} training tokens per new token, "
+        f"{_num(meta.get('seconds_per_1k_new_tokens'))} s per 1k new tokens",
         f"- training examples: {meta.get('examples')} (rehearsal: {meta.get('dream_examples', 0)}); "
         f"{meta.get('train_tokens', 0)} tokens in {meta.get('train_seconds', 0):.0f} s ({tps:.0f} tokens/s)",
         f"- loss: first {losses[0]:.3f}, last {losses[-1]:.3f} over {len(losses)} steps"
@@ -43,6 +46,10 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
             "Highest layer scores (normalised Fisher): " + ", ".join(f"{i}: {scores[i]:.3f}" for i in top),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
 
 
 def _pct(x: float | None) -> str:

@@ -102,7 +102,7 @@ def test_a_recitation_is_read_only_when_it_covers_the_question(signal: WordSigna
 
     staging = "Weekly sync: The staging cluster is called mistral-7 and it runs the ticket system."
     q = "What is the staging cluster called?"
-    assert question_query(q, signal) == "staging cluster called?"
+    assert question_query(q, signal) == "staging cluster?"  # "is", "the", "called" are common
     assert coverage(q, staging, signal) == 1.0
     assert worth_reading(q, staging, signal)
     assert not worth_reading(q, "Nothing.", signal)  # unlearned

@@ -39,7 +39,7 @@ def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store
     assert versions.current() == 1
     meta = versions.info(1).meta
     assert meta["passages"] == ids and meta["parent"] is None
-    assert meta["layers"] == [0, 1, 2, 3] and len(meta["losses"]) == len(result.losses) > 0
+    assert meta["layers"] == [2, 3] and len(meta["losses"]) == len(result.losses) > 0  # the top half
     assert {p.status for p in tiny_store.passages()} == {"consolidated"}
     assert {p.consolidated_in for p in tiny_store.passages()} == {1}
     assert tiny_store.latest_memory_version() == 1
@@ -47,7 +47,7 @@ def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert stat.S_IMODE(versions.path_of(1).stat().st_mode) == 0o700
     report = (versions.path_of(1) / "report.md").read_text()
-    assert report.startswith("# Memory version 1") and "layers trained (4 of 4): 0-3" in report
+    assert report.startswith("# Memory version 1") and "layers trained (2 of 4): 2-3" in report
     assert (versions.path_of(1) / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     with pytest.raises(NothingToConsolidate):
@@ -89,7 +89,7 @@ def test_relative_scores_prefer_layers_this_data_moves_more_than_general_text() 
     from sleepd.memory.layers import relative_scores
 
     task = [0.4, 0.3, 0.2, 0.1]  # raw Fisher: the lowest layers first, as for any data
-    general = [0.8, 0.1, 0.05, 0.05]
+    general = [0.8, 0.3, 0.05, 0.05]  # relative: 0.5, 1, 4, 2
     rel = relative_scores(task, general)
     assert abs(sum(rel) - 1) < 1e-9
     assert choose_layers(rel, 2) == [2, 3] and choose_layers(task, 2) == [0, 1]
