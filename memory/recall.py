@@ -107,6 +107,13 @@ def reading_messages(
     return [*history, {"role": "user", "content": prompt}]
 
 
+def _within(text: str, notes: Sequence[str], signal: WordSignal) -> bool:
+    """Whether a buffer note already says all ``text`` says: the same fact twice only crowds the
+    prompt of a model that reads one note well and two badly."""
+    words = {stem(w) for w in signal.content_words(text)}
+    return any(words <= {stem(w) for w in signal.content_words(n)} for n in notes)
+
+
 def answer_with_memory(
     lm: LoadedModel,
     question: str,
@@ -119,7 +126,8 @@ def answer_with_memory(
     """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
     (fresh passages from the buffer; empty for closed-book) in the prompt."""
     rec = recite_for(lm, question) if recite else Recollection(question)
-    messages = reading_messages(question, [t for _, t in rec.recitations] + list(notes), history)
+    recited = [t for _, t in rec.recitations if not _within(t, notes, word_signal(lm.tokenizer))]
+    messages = reading_messages(question, recited + list(notes), history)
 
     has_notes = bool(rec.recitations or notes)
     read_gen = reading_gen(gen or GenerationConfig()) if has_notes else gen
