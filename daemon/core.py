@@ -84,7 +84,8 @@ class Daemon:
         idle_s = time.time() - self.chat.last_chat_at
         if idle_s < cfg.idle_minutes * 60 or self.sleeper.running:
             return
-        pending = self.store.counts()["passages"].get("pending", 0)
+        counts = self.store.counts()["passages"]
+        pending = counts.get("pending", 0) - counts.get("held", 0)  # held ones would teach nothing
         if pending >= cfg.min_pending_passages:
             self.sleep_now(f"idle {idle_s / 60:.0f} min, {pending} pending passages")
 

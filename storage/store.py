@@ -182,9 +182,14 @@ class _StoreBase:
         with self.engine.connect() as conn:
             src = dict(conn.execute(text("SELECT status, count(*) FROM sources GROUP BY status")).all())
             pas = dict(conn.execute(text("SELECT status, count(*) FROM passages GROUP BY status")).all())
+            held = conn.execute(
+                text("SELECT count(*) FROM passages WHERE status = 'pending' AND held_reason IS NOT NULL")
+            ).scalar()
+        passages = {s: int(pas.get(s, 0)) for s in PASSAGE_STATUSES}
+        # held: pending passages a sleep found nothing to train on (still in the buffer for chat)
         return {
             "sources": {s: int(src.get(s, 0)) for s in SOURCE_STATUSES},
-            "passages": {s: int(pas.get(s, 0)) for s in PASSAGE_STATUSES},
+            "passages": passages | {"held": held},
         }
 
     def record_version(

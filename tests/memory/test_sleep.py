@@ -187,6 +187,7 @@ def test_a_passage_with_nothing_to_train_on_stays_pending_with_its_reason(
     assert status == {empty: "pending", note: "consolidated"}
     assert "nothing" in tiny_store.held_reasons()[empty] or "content" in tiny_store.held_reasons()[empty]
     assert [h.passage.id for h in tiny_store.search("dentist")] == [note]  # reachable through the buffer
+    assert tiny_store.counts()["passages"]["held"] == 1
     with pytest.raises(NothingToConsolidate):  # held passages alone start no sleep
         run_sleep(tiny_config, tiny_store)
 
