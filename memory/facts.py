@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -199,7 +199,3 @@ def coverage(question: str, text: str, signal: WordSignal) -> float:
 def shares_content(question: str, text: str, signal: WordSignal) -> bool:
     """Whether ``text`` holds a content word of ``question`` (compared by ``stem``)."""
     return coverage(question, text, signal) > 0
-
-
-def facts_of_passages(passages: Iterable[tuple[int | None, str]]) -> list[Fact]:
-    return [f for pid, text in passages for f in passage_facts(text, pid)]
