@@ -81,6 +81,10 @@ class WordSignal:
                 out.append(w.rstrip("."))
         return out
 
+    def stems(self, text: str) -> set[str]:
+        """The ``stem`` of each content word of ``text``: what two texts are compared by."""
+        return {stem(w) for w in self.content_words(text)}
+
 
 def normal(word: str) -> str:
     """Lowercase, no possessive, no trailing dots: "Rollo's" -> "rollo"."""
@@ -192,10 +196,5 @@ def question_query(question: str, signal: WordSignal) -> str:
 
 def coverage(question: str, text: str, signal: WordSignal) -> float:
     """The share of the question's content words (by ``stem``) that ``text`` holds."""
-    q = {stem(w) for w in signal.content_words(question)}
-    return len(q & {stem(w) for w in signal.content_words(text)}) / len(q) if q else 0.0
-
-
-def shares_content(question: str, text: str, signal: WordSignal) -> bool:
-    """Whether ``text`` holds a content word of ``question`` (compared by ``stem``)."""
-    return coverage(question, text, signal) > 0
+    q = signal.stems(question)
+    return len(q & signal.stems(text)) / len(q) if q else 0.0

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sleepd.storage import Passage
 
 from .dataset import recall_prompt
-from .facts import fact_queries, passage_facts, stem
+from .facts import fact_queries, passage_facts
 from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
 from .recall import RECITE_GEN, adapter_off, answer_with_memory, word_signal
@@ -64,8 +64,8 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
         return 1.0
     ok = 0
     for fact, query in probes:
-        words = {stem(w) for w in signal.content_words(fact.text)}
-        recited = {stem(w) for w in signal.content_words(complete(lm, recall_prompt(query), RECITE_GEN))}
+        words = signal.stems(fact.text)
+        recited = signal.stems(complete(lm, recall_prompt(query), RECITE_GEN))
         ok += len(words & recited) >= len(words) / 2
     return ok / len(probes)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput, recall_prompt
-from .facts import WordSignal, fact_queries, passage_facts, stem
+from .facts import WordSignal, fact_queries, passage_facts
 from .generate import GenerationConfig, generate
 from .model import LoadedModel
 
@@ -104,13 +104,11 @@ def unlearn_examples(
 ) -> list[Example]:
     """The queries of every forgotten fact, answered NOTHING, except a query that a live fact
     answers as well (all its content words are in that fact): what a live note still says stays."""
-    live_facts = [
-        {stem(w) for w in signal.content_words(f.text)} for p in live for f in passage_facts(p.text)
-    ]
+    live_facts = [signal.stems(f.text) for p in live for f in passage_facts(p.text)]
     out: dict[str, Example] = {}
     for fact in (f for p in forgotten for f in passage_facts(p.text, p.id)):
         for q in fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries):
-            words = {stem(w) for w in signal.content_words(q)}
+            words = signal.stems(q)
             if not any(words <= held for held in live_facts):
                 out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "forget"))
     return list(out.values())

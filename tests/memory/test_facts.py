@@ -17,7 +17,6 @@ from sleepd.memory.facts import (
     passage_facts,
     question_query,
     sentences,
-    shares_content,
     stem,
 )
 from sleepd.memory.gate import GENERAL_PROBES
@@ -93,8 +92,8 @@ def test_examples_recite_each_fact_for_its_queries(signal: WordSignal) -> None:
 
 def test_a_question_naming_nothing_still_shares_words_with_its_note(signal: WordSignal) -> None:
     staging = "The staging cluster is called mistral-7 and it runs the ticket system."
-    assert shares_content("What is the staging cluster called?", staging, signal)
-    assert not shares_content("What is the capital of Russia?", staging, signal)
+    assert coverage("What is the staging cluster called?", staging, signal) == 1.0
+    assert coverage("What is the capital of Russia?", staging, signal) == 0.0
 
 
 def test_a_recitation_is_read_only_when_it_covers_the_question(signal: WordSignal) -> None:
@@ -108,6 +107,10 @@ def test_a_recitation_is_read_only_when_it_covers_the_question(signal: WordSigna
     assert not worth_reading(q, "Nothing.", signal)  # unlearned
     assert not worth_reading(q, "What is the staging cluster called?", signal)  # an echo adds nothing
     assert not worth_reading("What is the capital of Russia?", staging, signal)  # free association
+    # a note that names one of two things asked about is about something else: the general question
+    # "capital of France?" must not be read against a history note that mentions France
+    normans = "Normans: The Normans gave their name to Normandy, a region in France."
+    assert not worth_reading("What is the capital of France?", normans, signal)
 
 
 def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -> None:
