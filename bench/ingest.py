@@ -38,8 +38,8 @@ def main() -> None:
         f'[model]\ncache_dir = "{model_cache / "models"}"\n[watch]\ndebounce_s = {args.debounce}\n'
     )
 
-    from sleepd.daemon.ingest import Outcome, make_ingestor
     from sleepd.daemon.watch import FolderWatcher
+    from sleepd.ingest.ingestor import Outcome, make_ingestor
     from sleepd.storage import Store, load_config, open_engine
 
     config = load_config()

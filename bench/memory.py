@@ -32,8 +32,8 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the result files, e.g. -last10")
     args = parser.parse_args()
 
-    from sleepd.memory.eval_run import run_eval
-    from sleepd.memory.evaluate import load_questions
+    from sleepd.evaluation.questions import load_questions
+    from sleepd.evaluation.run import run_eval
     from sleepd.storage import load_config
 
     config = load_config()

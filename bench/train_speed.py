@@ -24,7 +24,7 @@ DOCS = HERE.parent.parent / "shared" / "bench" / "devset" / "docs"
 
 def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: ignore[no-untyped-def]
     """The first ``n`` (shuffled) recitation examples sleepd makes from the devset's notes."""
-    from sleepd.daemon.parsers import Parsed, parse_bytes
+    from sleepd.ingest.parsers import Parsed, parse_bytes
     from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
     from sleepd.memory.facts import WordSignal
 

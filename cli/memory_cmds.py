@@ -273,8 +273,8 @@ def eval_(
     """Measure memory on a question set, in a throwaway SLEEPD_HOME (your memory is untouched)."""
     from pathlib import Path
 
-    from sleepd.memory.eval_run import run_eval
-    from sleepd.memory.evaluate import load_questions
+    from sleepd.evaluation.questions import load_questions
+    from sleepd.evaluation.run import run_eval
 
     config, _store = load_context()
     if batches < 1:

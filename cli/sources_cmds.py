@@ -50,7 +50,7 @@ def _print_summary(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _ingest(paths: list[str], kind: str) -> None:
-    from sleepd.daemon.ingest import IngestReport, Outcome, make_ingestor, watch_covering
+    from sleepd.ingest.ingestor import IngestReport, Outcome, make_ingestor, watch_covering
 
     config, store = load_context()
     with err.status("loading tokenizer ..."):
@@ -139,7 +139,7 @@ def watch_add(
     exclude: Annotated[list[str], typer.Option("--exclude", help="Skip files matching this glob.")] = [],  # noqa: B006
 ) -> None:
     """Watch a folder: read it now and keep reading what changes in it."""
-    from sleepd.daemon.ingest import check_watchable
+    from sleepd.ingest.ingestor import check_watchable
 
     try:
         folder = check_watchable(path)
@@ -193,8 +193,8 @@ def watch_run() -> None:
     import signal
     import threading
 
-    from sleepd.daemon.ingest import make_ingestor
     from sleepd.daemon.watch import FolderWatcher
+    from sleepd.ingest.ingestor import make_ingestor
 
     config, store = load_context()
     if not store.list_watches():

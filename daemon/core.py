@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sleepd.ingest.ingestor import check_watchable, make_ingestor
 from sleepd.storage import Store, open_engine
 from sleepd.storage.config import Config
 
-from .ingest import check_watchable, make_ingestor
 from .serving import ChatService
 from .sleeper import SleepRunner
 from .watch import FolderWatcher

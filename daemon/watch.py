@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from sleepd.ingest.ingestor import Ingestor, IngestReport, Outcome, watch_covering
 from sleepd.storage import Store
 from sleepd.storage.sources import Watch
-
-from .ingest import Ingestor, IngestReport, Outcome, watch_covering
 
 log = logging.getLogger(__name__)
 

@@ -70,10 +70,13 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
     return ok / len(probes)
 
 
+def hit(answer: str, gold: str) -> bool:
+    """An answer is right when it holds the gold string, case-insensitively (probes and evaluation)."""
+    return gold.lower() in answer.lower()
+
+
 def general_kept(lm: LoadedModel) -> float:
     """Share of the base model's right general answers still right through the memory path."""
-    from .evaluate import hit
-
     with adapter_off(lm.model):
         base_right = [
             (q, a)

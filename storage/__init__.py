@@ -2,9 +2,11 @@
 
 from .config import Config, ConfigError, Paths, load_config
 from .db import open_engine
+from .sources import ChatState
 from .store import NewPassage, Passage, SearchHit, Source, Store
 
 __all__ = [
+    "ChatState",
     "Config",
     "ConfigError",
     "NewPassage",

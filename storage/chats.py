@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from .records import NewPassage, text_hash
+from .records import NewPassage, insert_passage
 
 CHAT_SOURCE_PREFIX = "sleepd-chat://session/"
 
@@ -94,16 +94,4 @@ class ChatStore:
             ordinal = conn.execute(
                 text("SELECT coalesce(max(ordinal) + 1, 0) FROM passages WHERE source_id = :s"), {"s": sid}
             ).scalar_one()
-            conn.execute(
-                text(
-                    "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count, role) "
-                    "VALUES (:s, :o, :h, :t, :n, 'user')"
-                ),
-                {
-                    "s": sid,
-                    "o": ordinal,
-                    "h": text_hash(remember.text),
-                    "t": remember.text,
-                    "n": remember.token_count,
-                },
-            )
+            insert_passage(conn, sid, ordinal, NewPassage(remember.text, remember.token_count, "user"))

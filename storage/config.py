@@ -90,17 +90,16 @@ class WatchConfig:
     debounce_s: float = 1.0
     max_file_bytes: int = 20 * 1024 * 1024
     max_passage_tokens: int = 400
+    # gitignore patterns (see ingest/pathfilter.py); a watched folder's own .gitignore applies too
     default_excludes: tuple[str, ...] = (
-        ".git/**",
-        "node_modules/**",
-        "__pycache__/**",
-        ".*",
-        ".*/**",
+        ".*",  # .git/, .obsidian/, editor swap files (.x.swp)
+        "node_modules/",
+        "__pycache__/",
         "*~",
         "*.swp",
         "*.swx",
         "*.tmp",
-        "#*#",
+        "\\#*#",  # emacs autosaves; "#" alone would start a comment
     )
 
 
@@ -180,22 +179,27 @@ _SECTIONS: dict[str, type] = {
 
 
 def _build_section(name: str, cls: type, raw: Any) -> Any:
+    """Validate one [section] against its dataclass with pydantic, strictly: a string is not a list
+    (``default_excludes = "*.log"`` is an error, not five one-character patterns), ``true`` is not
+    an integer, "0.5" is not a number; an integer is a float. Errors name the key, in one line."""
+    import json
+
+    from pydantic import TypeAdapter, ValidationError
+
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
         if key not in known:
             raise ConfigError(f"unknown setting {name}.{key} (known: {', '.join(sorted(known))})")
-        default = known[key].default
-        if isinstance(default, tuple):
-            value = tuple(value)
-        elif isinstance(default, float) and isinstance(value, int):
-            value = float(value)
-        if default is not dataclasses.MISSING and not isinstance(value, type(default)):
-            raise ConfigError(f"{name}.{key} must be {type(default).__name__}, got {type(value).__name__}")
-        values[key] = value
-    return cls(**values)
+    try:  # through JSON: TOML arrays are lists, and strict JSON mode takes an array for a tuple
+        return TypeAdapter(cls).validate_json(json.dumps(raw, default=str), strict=True)
+    except ValidationError as e:
+        err = e.errors()[0]
+        if not err["loc"]:  # raised by the dataclass's own checks (__post_init__)
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
+        key = ".".join(str(part) for part in err["loc"])
+        raise ConfigError(f"{name}.{key}: {err['msg']} (got {err.get('input')!r})") from None
 
 
 def load_config(paths: Paths | None = None) -> Config:

@@ -157,6 +157,22 @@ def m006_held_reason(conn: Connection) -> None:
     _run(conn, "ALTER TABLE passages ADD COLUMN held_reason TEXT")
 
 
+def m007_chat_turns(conn: Connection) -> None:
+    """Who spoke and when, for passages made of chat turns; and per chat source, how many turns were
+    read and a digest of them, so a re-export with new messages adds only the new turns."""
+    _run(
+        conn,
+        """
+        ALTER TABLE passages ADD COLUMN speakers TEXT;
+        ALTER TABLE passages ADD COLUMN started_at TEXT;
+        ALTER TABLE passages ADD COLUMN ended_at TEXT;
+        ALTER TABLE sources ADD COLUMN format TEXT;
+        ALTER TABLE sources ADD COLUMN turns INTEGER;
+        ALTER TABLE sources ADD COLUMN turns_digest TEXT;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_fts,
@@ -164,6 +180,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_watches,
     m005_forgetting,
     m006_held_reason,
+    m007_chat_turns,
 )
 LATEST = len(MIGRATIONS)
 

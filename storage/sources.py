@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-from .records import NewPassage, text_hash
+from .records import NewPassage, insert_passage, text_hash
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,22 @@ class SyncResult:
 
 
 @dataclass(frozen=True)
+class ChatState:
+    """What a chat source's last read saw: its format, how many turns, and a digest of them."""
+
+    format: str | None = None
+    turns: int | None = None
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceState:
     status: str
     mtime: float | None
     size: int | None
     content_hash: str | None
+    turns: int | None = None  # chat sources: turns read, and their digest (see ``append_turns``)
+    turns_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +90,10 @@ class SourceSync:
         passages: Sequence[NewPassage],
         status: str = "ok",
         reason: str | None = None,
+        chat: ChatState | None = None,
     ) -> SyncResult:
         """Record ``path`` as read with these passages, diffing by text against what it had."""
+        chat = chat or ChatState()
         with self.writer.begin() as conn:
             sid = _upsert(
                 conn,
@@ -91,6 +104,9 @@ class SourceSync:
                 size=size,
                 status=status,
                 reason=reason,
+                format=chat.format,
+                turns=chat.turns,
+                turns_digest=chat.digest,
             )
             live: dict[str, list[int]] = defaultdict(list)
             for pid, h in conn.execute(
@@ -112,13 +128,7 @@ class SourceSync:
                     )
                     kept += 1
                     continue
-                conn.execute(
-                    text(
-                        "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count, role) "
-                        "VALUES (:sid, :o, :h, :t, :n, :r)"
-                    ),
-                    {"sid": sid, "o": ordinal, "h": h, "t": p.text, "n": p.token_count, "r": p.role},
-                )
+                insert_passage(conn, sid, ordinal, p)
                 added += 1
             gone = [pid for ids in live.values() for pid in ids]
             for pid in gone:
@@ -130,6 +140,40 @@ class SourceSync:
                     {"id": pid},
                 )
         return SyncResult(added, kept, len(gone))
+
+    def append_turns(
+        self,
+        path: str,
+        *,
+        content_hash: str,
+        mtime: float,
+        size: int,
+        passages: Sequence[NewPassage],
+        chat: ChatState,
+        reason: str | None = None,
+    ) -> SyncResult:
+        """A chat export grew: add the passages of its new turns after the ones it has, touching none
+        of those (the caller checked that the turns read before are still the file's first turns)."""
+        with self.writer.begin() as conn:
+            sid = _upsert(
+                conn,
+                path,
+                kind="chat",
+                content_hash=content_hash,
+                mtime=mtime,
+                size=size,
+                status="ok",
+                reason=reason,
+                format=chat.format,
+                turns=chat.turns,
+                turns_digest=chat.digest,
+            )
+            start = conn.execute(
+                text("SELECT coalesce(max(ordinal) + 1, 0) FROM passages WHERE source_id = :s"), {"s": sid}
+            ).scalar_one()
+            for ordinal, p in enumerate(passages, start=int(start)):
+                insert_passage(conn, sid, ordinal, p)
+        return SyncResult(len(passages), 0, 0)
 
     def touch_source(self, path: str, mtime: float) -> None:
         """Content unchanged (same hash) but a new mtime: remember it for the fast path."""
@@ -216,7 +260,7 @@ class SourceSync:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT path, status, mtime, size, content_hash FROM sources "
+                    "SELECT path, status, mtime, size, content_hash, turns, turns_digest FROM sources "
                     "WHERE path = :p OR path LIKE :like ESCAPE '\\'"
                 ),
                 {"p": prefix, "like": _like_prefix(prefix)},

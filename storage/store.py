@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from .chats import ChatStore
-from .records import NewPassage, Passage, SearchHit, Source, text_hash
+from .records import NewPassage, Passage, SearchHit, Source, insert_passage
 from .sources import SourceSync
 
 SOURCE_STATUSES = ("ok", "skipped", "deleted")
@@ -97,7 +97,8 @@ class _StoreBase:
             params["path"] = path
         sql = (
             "SELECT s.id, s.path, s.kind, s.content_hash, s.mtime, s.size, s.status, s.reason, "
-            "(SELECT count(*) FROM passages p WHERE p.source_id = s.id AND p.status != 'superseded')"
+            "(SELECT count(*) FROM passages p WHERE p.source_id = s.id AND p.status != 'superseded'), "
+            "s.format, s.turns"
             " FROM sources s" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.path"
         )
         with self.engine.connect() as conn:
@@ -109,21 +110,7 @@ class _StoreBase:
         ids = []
         with self.writer.begin() as conn:
             for i, p in enumerate(passages, start=start):
-                row = conn.execute(
-                    text(
-                        "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count, role)"
-                        " VALUES (:sid, :ord, :h, :text, :n, :role) RETURNING id"
-                    ),
-                    {
-                        "sid": source_id,
-                        "ord": i,
-                        "h": text_hash(p.text),
-                        "text": p.text,
-                        "n": p.token_count,
-                        "role": p.role,
-                    },
-                ).one()
-                ids.append(int(row[0]))
+                ids.append(insert_passage(conn, source_id, i, p))
         return ids
 
     def delete_passage(self, passage_id: int) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepd.ingest.ingestor import Ingestor, make_ingestor
 from sleepd.storage import Config, Paths, Store, load_config, open_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,3 +107,20 @@ def tiny_config(sleepd_home: Path, tiny_model_dir: Path) -> Config:
 @pytest.fixture
 def tiny_store(tiny_config: Config) -> Store:
     return Store(open_engine(tiny_config))
+
+
+# -- ingestion with the real tokenizer (tests/ingest, tests/daemon) ----------------------------------
+@pytest.fixture
+def tok_config(real_model_home: Path) -> Config:
+    """Config whose model cache is the session's converted copy (the real tokenizer)."""
+    return fresh_config()
+
+
+@pytest.fixture
+def tok_store(tok_config: Config) -> Store:
+    return Store(open_engine(tok_config))
+
+
+@pytest.fixture
+def ingestor(tok_store: Store, tok_config: Config) -> Ingestor:
+    return make_ingestor(tok_store, tok_config)

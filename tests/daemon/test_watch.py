@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.daemon.ingest import Ingestor
 from sleepd.daemon.watch import FolderWatcher
+from sleepd.ingest.ingestor import Ingestor
 from sleepd.storage import Store
 
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sleepd.daemon.ingest import Ingestor, Outcome, make_ingestor
+from sleepd.ingest.ingestor import Ingestor, Outcome, make_ingestor
 from sleepd.storage import Config, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
-from ..daemon.corpus import write_bad_files
+from ..ingest.corpus import write_bad_files
 from .figures import record
 
 NAME_MAX = 255  # bytes, ext4 and tmpfs

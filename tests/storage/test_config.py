@@ -40,8 +40,13 @@ def test_file_overrides_defaults(sleepd_home: Path) -> None:
     [
         ("[model]\nnmae = 1\n", "unknown setting model.nmae"),
         ("[modle]\n", "unknown section"),
-        ('[model]\nmax_new_tokens = "many"\n', "must be int"),
+        ('[model]\nmax_new_tokens = "many"\n', "model.max_new_tokens: Input should be a valid integer"),
         ("[model\n", "config.toml"),
+        # a string where a list belongs once became one pattern per character, "*" among them,
+        # which excluded every file
+        ('[watch]\ndefault_excludes = "*.log"\n', "watch.default_excludes: Input should be a valid array"),
+        ("[daemon]\ntcp_port = true\n", "daemon.tcp_port: Input should be a valid integer"),  # bool is an int
+        ('[sleep]\nlayer_choice = "best"\n', "sleep.layer_choice must be"),
     ],
 )
 def test_bad_files_are_one_clear_error(sleepd_home: Path, body: str, message: str) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from sleepd.storage import Config, NewPassage, Store
+from sleepd.storage import Config, Store
 from sleepd.storage.db import make_engine, open_engine
 from sleepd.storage.migrations import LATEST, migrate
 
@@ -36,8 +36,15 @@ def test_upgrade_from_v1_keeps_rows_and_indexes_them(config: Config) -> None:
     engine = open_engine(config, target_version=1)
     assert "passages_fts" not in _tables(engine)
     store = Store(engine)
-    sid = store.upsert_source("/notes/a.md")
-    store.add_passages(sid, [NewPassage("The heron nests by the old mill.", 8)])
+    with engine.begin() as conn:  # the row as the v1 schema held it (today's Store writes newer columns)
+        sid = conn.execute(text("INSERT INTO sources(path) VALUES ('/notes/a.md') RETURNING id")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO passages(source_id, ordinal, text_hash, text, token_count) "
+                "VALUES (:s, 0, 'h', 'The heron nests by the old mill.', 8)"
+            ),
+            {"s": sid},
+        )
 
     assert migrate(engine) == LATEST
     assert "watches" in _tables(engine)

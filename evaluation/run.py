@@ -21,7 +21,7 @@ from typing import Any
 
 from sleepd.storage import Config, Paths, Store, open_engine
 
-from .evaluate import Question, by_kind, ceiling, closed_book, share, source_text
+from .questions import Question, by_kind, ceiling, closed_book, share, source_text
 
 Log = Callable[[str], None]
 
@@ -46,9 +46,9 @@ def split_batches(files: list[Path], n: int) -> list[list[Path]]:
 
 def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: list[Question]) -> float:
     """Baseline: LoRA on the raw note text (10 epochs), then plain closed-book answers."""
-    from .dataset import Example, Tokenized, tokenize_example
-    from .model import load_model
-    from .train import TrainConfig, add_lora, train_lora
+    from sleepd.memory.dataset import Example, Tokenized, tokenize_example
+    from sleepd.memory.model import load_model
+    from sleepd.memory.train import TrainConfig, add_lora, train_lora
 
     lm = load_model(config)
     texts = [source_text(docs, str(f.relative_to(docs))) for f in files]
@@ -70,8 +70,8 @@ def _forget_and_measure(
     before: dict[str, bool],
     log: Log,
 ) -> dict[str, Any]:
-    from .loader import load_with_memory
-    from .sleep import run_sleep
+    from sleepd.memory.loader import load_with_memory
+    from sleepd.memory.sleep import run_sleep
 
     gone = [q for q in questions if q.source == source]
     kept = [q for q in questions if q.q in before and q.source != source]
@@ -109,11 +109,10 @@ def run_eval(
 ) -> dict[str, Any]:
     """``forget``: a source (path relative to ``docs``) to forget after the last sleep, then sleep
     again and measure recall on its questions and on the others (``out["forget"]``)."""
-    from sleepd.daemon.ingest import make_ingestor
-
-    from .loader import load_with_memory
-    from .model import load_model
-    from .sleep import run_sleep
+    from sleepd.ingest.ingestor import make_ingestor
+    from sleepd.memory.loader import load_with_memory
+    from sleepd.memory.model import load_model
+    from sleepd.memory.sleep import run_sleep
 
     docs = docs.resolve()
     root = Path(tempfile.mkdtemp(prefix="sleepd-eval-"))

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .generate import GenerationConfig, generate
-from .model import LoadedModel
-from .recall import adapter_off, answer_with_memory, reading_gen, reading_messages
+from sleepd.memory.gate import hit
+from sleepd.memory.generate import GenerationConfig, generate
+from sleepd.memory.model import LoadedModel
+from sleepd.memory.recall import adapter_off, answer_with_memory, reading_gen, reading_messages
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
 
@@ -35,19 +36,16 @@ def load_questions(path: Path) -> list[Question]:
 NotesFor = Callable[[str], Sequence[str]]  # question -> buffer passages put in the prompt
 
 
-def hit(answer: str, gold: str) -> bool:
-    return gold.lower() in answer.lower()
-
-
 def source_text(docs: Path, source: str) -> str:
     """The note a question is about, as the model would read it (parsed, not raw JSONL)."""
-    from sleepd.daemon.parsers import Parsed, parse_bytes
+    from sleepd.ingest.chunking import render_turn
+    from sleepd.ingest.parsers import Parsed, parse_bytes
 
     path = docs / source
-    parsed = parse_bytes(path.read_bytes(), path.suffix)
+    parsed = parse_bytes(path.read_bytes(), path.suffix, path=str(path))
     if not isinstance(parsed, Parsed):
         return ""
-    return "\n\n".join(u.text for u in parsed.units)
+    return ("\n" if parsed.kind == "chat" else "\n\n").join(render_turn(u) for u in parsed.units)
 
 
 def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[bool]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from sleepd.daemon.ingest import Ingestor, Outcome, check_watchable
+from sleepd.ingest.ingestor import Ingestor, Outcome, check_watchable
 from sleepd.storage import Store
 from tests.conftest import DEVSET
 
@@ -139,7 +139,7 @@ def test_bad_input_corpus_next_to_good_files(tok_config, tmp_path: Path) -> None
         assert "\n" not in rows[name]["reason"]
     for name in good:
         assert rows[name]["status"] == "ok" and rows[name]["passages"] >= 1, name
-    assert "invalid UTF-8" in rows["latin1.txt"]["reason"]
+    assert "decoded as cp1252" in rows["latin1.txt"]["reason"]
 
     skipped = json.loads(_cli("sources", "--json", "--status", "skipped").stdout)
     assert {Path(r["path"]).name for r in skipped} == set(bad)

@@ -16,18 +16,20 @@ import logging
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sleepd.storage import NewPassage, Store
+from sleepd.storage import ChatState, NewPassage, Store
 from sleepd.storage.config import Config, WatchConfig
 from sleepd.storage.sources import SourceState, Watch
 
-from .chunking import CountTokens, make_passages
+from .chunking import Chunk, CountTokens, make_passages
 from .parsers import Parsed, parse_bytes
 from .pathfilter import PathFilter
+from .units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class Ingestor:
     def filter_for(self, watch: Watch | None) -> PathFilter:
         if watch is None:
             return PathFilter.build((), (), self.config.default_excludes)
-        return PathFilter.build(watch.includes, watch.excludes, self.config.default_excludes)
+        return PathFilter.build(watch.includes, watch.excludes, self.config.default_excludes, watch.path)
 
     # -- one file ------------------------------------------------------------------------------
 
@@ -157,7 +159,7 @@ class Ingestor:
                 self.store.touch_source(path, st.st_mtime)
             return Outcome.UNCHANGED, None, 0
 
-        parsed = parse_bytes(data, Path(path).suffix, kind)
+        parsed = parse_bytes(data, Path(path).suffix, kind, path)
         if not isinstance(parsed, Parsed):
             # The content itself is unusable: what the file used to say is gone.
             self.store.sync_source(
@@ -171,19 +173,24 @@ class Ingestor:
                 reason=parsed.reason,
             )
             return Outcome.SKIPPED, parsed.reason, 0
-        passages = [
-            NewPassage(unit.text, n, unit.role)
-            for unit, n in make_passages(parsed.units, self.config.max_passage_tokens, self.count_tokens)
-        ]
-        result = self.store.sync_source(
-            path,
-            kind=parsed.kind,
-            content_hash=digest,
-            mtime=st.st_mtime,
-            size=len(data),
-            passages=passages,
-            reason="; ".join(parsed.notes) or None,
+        reason = "; ".join(parsed.notes) or None
+        chat = (
+            ChatState(parsed.format, len(parsed.units), turns_digest(parsed.units))
+            if parsed.kind == "chat"
+            else None
         )
+        units = parsed.units
+        grown = chat is not None and was_ok and _grew(known, parsed.units)  # type: ignore[arg-type]
+        if grown:  # a re-export with new messages: only the new turns are read
+            units = parsed.units[known.turns :]  # type: ignore[union-attr]
+        passages = [
+            _new_passage(c) for c in make_passages(units, self.config.max_passage_tokens, self.count_tokens)
+        ]
+        stat_args = {"content_hash": digest, "mtime": st.st_mtime, "size": len(data), "passages": passages}
+        if grown:
+            result = self.store.append_turns(path, chat=chat, reason=reason, **stat_args)  # type: ignore[arg-type]
+        else:
+            result = self.store.sync_source(path, kind=parsed.kind, reason=reason, chat=chat, **stat_args)
         log.info("ingested %s: %d new, %d superseded", path, result.added, result.superseded)
         return (Outcome.CHANGED if was_ok else Outcome.NEW), None, result.added
 
@@ -252,6 +259,30 @@ class Ingestor:
         except (UnicodeError, ValueError, OSError) as e:  # e.g. a name the filesystem can't encode
             log.warning("could not ingest %r: %s", path, e)
             return Outcome.SKIPPED, f"error: {type(e).__name__}: {e}"[:200], 0
+
+
+def turns_digest(units: Sequence[Unit]) -> str:
+    """A digest of chat turns (who, when, what), to tell a grown export from an edited one."""
+    h = hashlib.sha256()
+    for u in units:
+        when = u.time.isoformat() if u.time else ""
+        h.update(
+            f"{u.role}\x1f{u.speaker}\x1f{when}\x1f{u.session}\x1f{u.text}\x1e".encode("utf-8", "replace")
+        )
+    return h.hexdigest()
+
+
+def _grew(known: SourceState, units: Sequence[Unit]) -> bool:
+    """The file holds the turns read last time, unchanged and first, and more after them."""
+    n = known.turns or 0
+    return 0 < n < len(units) and turns_digest(units[:n]) == known.turns_digest
+
+
+def _new_passage(c: Chunk) -> NewPassage:
+    def iso(t: datetime | None) -> str | None:
+        return t.isoformat() if t else None
+
+    return NewPassage(c.text, c.token_count, c.role, c.speakers, iso(c.started_at), iso(c.ended_at))
 
 
 FORBIDDEN_ROOTS = ("/proc", "/sys", "/dev", "/run")

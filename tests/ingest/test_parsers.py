@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from sleepd.daemon.chunking import make_passages
-from sleepd.daemon.parsers import Parsed, Skip, Unit, parse_bytes
+from sleepd.ingest.chunking import make_passages
+from sleepd.ingest.parsers import Parsed, Skip, Unit, parse_bytes
 
-from .corpus import make_pdf
+from ..ingest.corpus import make_pdf
 
 
 def _parsed(data: bytes, suffix: str = ".txt", kind: str = "auto") -> Parsed:
@@ -57,8 +57,10 @@ def test_pdf_text_and_broken_pdf() -> None:
 def test_bad_bytes() -> None:
     assert parse_bytes(b"", ".txt") == Skip("empty file")
     assert parse_bytes(b"\x00\x01\x02\x03" * 100, ".txt") == Skip("binary file")
-    bad_utf8 = _parsed(b"caf\xe9 au lait", ".txt")
-    assert "\ufffd" in bad_utf8.units[0].text and "invalid UTF-8" in bad_utf8.notes[0]
+    latin1 = _parsed(b"caf\xe9 au lait", ".txt")  # read as U+FFFD before charset detection
+    assert latin1.units[0].text == "café au lait" and "cp1252" in latin1.notes[0]
+    cyrillic = "Завтра встречаемся у метро в шесть, не опаздывай.".encode("cp1251")
+    assert _parsed(cyrillic, ".txt").units[0].text.startswith("Завтра встречаемся")
     assert _parsed("é".encode("utf-16"), ".txt").units[0].text == "é"
 
 
@@ -66,13 +68,13 @@ def test_chunking_keeps_paragraphs_whole_and_turns_separate() -> None:
     count = lambda s: len(s.split())  # noqa: E731
     paras = [Unit(" ".join(["w"] * 30)) for _ in range(5)]
     passages = make_passages(paras, 100, count)
-    assert [n for _, n in passages] == [90, 60]  # three paragraphs fit, then two
-    assert all(p.text.count("\n\n") + 1 in (2, 3) for p, _ in passages)
+    assert [p.token_count for p in passages] == [90, 60]  # three paragraphs fit, then two
+    assert all(p.text.count("\n\n") + 1 in (2, 3) for p in passages)
     turns = [Unit("hi", "user"), Unit("hello", "assistant")]
-    assert [(p.role, p.text) for p, _ in make_passages(turns, 100, count)] == [
+    assert [(p.role, p.text) for p in make_passages(turns, 100, count)] == [
         ("user", "hi"),
         ("assistant", "hello"),
     ]
     long = Unit(". ".join(["s " * 20] * 20))
     pieces = make_passages([long], 50, count)
-    assert len(pieces) > 1 and all(n <= 50 for _, n in pieces)
+    assert len(pieces) > 1 and all(p.token_count <= 50 for p in pieces)

@@ -44,7 +44,7 @@ def write_good_files(folder: Path) -> dict[str, str]:
             "rye loaf",
         ),
         "talk.log": ("user: my locker code is 4471\nassistant: Noted, 4471.\n", "locker code"),
-        "latin1.txt": (None, "caf"),  # invalid UTF-8, decoded with replacement
+        "latin1.txt": (None, "café"),  # not UTF-8: detected and decoded as cp1252
     }
     for name, (content, _) in files.items():
         if content is not None:
