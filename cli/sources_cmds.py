@@ -112,6 +112,8 @@ def sources(
                         "reason": s.reason,
                         "passages": s.passages,
                         "size": s.size,
+                        "format": s.format,
+                        "turns": s.turns,
                     }
                     for s in rows
                 ],
@@ -121,12 +123,14 @@ def sources(
         return
     table = Table(box=None)
     table.add_column("status")
+    table.add_column("kind")
     table.add_column("passages", justify="right")
     table.add_column("path", overflow="fold")
     table.add_column("reason", overflow="fold")
     colour = {"ok": "green", "skipped": "yellow", "deleted": "dim"}
     for s in rows:
-        table.add_row(f"[{colour[s.status]}]{s.status}[/]", str(s.passages), s.path, s.reason or "")
+        kind = f"{s.kind} ({s.format}, {s.turns} turns)" if s.turns is not None else s.kind
+        table.add_row(f"[{colour[s.status]}]{s.status}[/]", kind, str(s.passages), s.path, s.reason or "")
     out.print(table)
     out.print(f"[dim]{len(rows)} sources[/]")
 

@@ -93,7 +93,15 @@ def make_app(daemon: Daemon) -> FastAPI:
         if status not in (None, "ok", "skipped", "deleted"):
             raise HTTPException(400, "status must be ok, skipped or deleted")
         return [
-            {"path": s.path, "kind": s.kind, "status": s.status, "reason": s.reason, "passages": s.passages}
+            {
+                "path": s.path,
+                "kind": s.kind,
+                "status": s.status,
+                "reason": s.reason,
+                "passages": s.passages,
+                "format": s.format,
+                "turns": s.turns,
+            }
             for s in daemon.store.list_sources(status=status)
         ]
 

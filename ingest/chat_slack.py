@@ -22,6 +22,23 @@ _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]+))?>")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 
 
+METADATA_FILES = (
+    "users.json",
+    "channels.json",
+    "groups.json",
+    "dms.json",
+    "mpims.json",
+    "integration_logs.json",
+)
+
+
+def is_metadata(obj: Any, path: str | None) -> bool:
+    """An export's users/channels list: read with the day files (for names), not as a note."""
+    if not path or Path(path).name not in METADATA_FILES or not isinstance(obj, list):
+        return False
+    return all(isinstance(o, dict) and "id" in o for o in obj)
+
+
 def _messages(obj: Any) -> list[dict[str, Any]] | None:
     if isinstance(obj, dict):
         obj = obj.get("messages")

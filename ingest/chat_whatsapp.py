@@ -5,7 +5,7 @@
 
 A line that does not start with a timestamp continues the message above. System lines (encryption
 notice, "X added Y") have no "Name:" and are left out, as are "<Media omitted>" placeholders and
-deleted messages. Day-first or month-first dates are told apart by the file itself (a first field
+deleted messages (iOS marks system lines and attachments with a left-to-right mark). Day-first or month-first dates are told apart by the file itself (a first field
 above 12 means day-first); ambiguous files are read day-first, as most of the world writes them.
 """
 
@@ -70,7 +70,9 @@ def parse(text: str) -> list[Unit] | None:
                 messages[-1][2].append(line)
             continue
         s = _SPEAKER.match(m["rest"])
-        if s is None:  # a system line: "Messages and calls are end-to-end encrypted."
+        if s is None or s["text"].startswith("\u200e"):
+            # a system line ("Messages and calls are end-to-end encrypted."); iOS writes those, and
+            # attachments, under a name but starting with a left-to-right mark
             messages.append((None, None, []))
             continue
         messages.append((s["name"].strip().strip("\u200e~ "), _time(m, day_first), [s["text"]]))

@@ -37,13 +37,18 @@ _TEXT_FORMATS: tuple[tuple[str, Callable[[str], list[Unit] | None]], ...] = (
 )
 
 
-def parse_chat(text: str, path: str | None = None) -> tuple[str, list[Unit]] | None:
+SLACK_METADATA = "Slack export metadata (read for names with the channel files)"
+
+
+def parse_chat(text: str, path: str | None = None) -> tuple[str, list[Unit]] | Skip | None:
     """(format, turns) if ``text`` is a chat in a format we know."""
     if text.lstrip()[:1] in ("[", "{"):
         try:
             obj = json.loads(text)
         except ValueError:
             obj = None
+        if chat_slack.is_metadata(obj, path):
+            return Skip(SLACK_METADATA)
         if obj is not None:
             for name, parse in _JSON_FORMATS:
                 units = parse(obj, path)
@@ -71,6 +76,8 @@ def parse_bytes(data: bytes, suffix: str, kind: str = "auto", path: str | None =
         return Skip("no text (whitespace only)")
     if kind != "docs":
         chat = parse_chat(text, path)
+        if isinstance(chat, Skip):
+            return chat
         if chat is None and kind == "chat":
             forced = chat_roles.parse_plain(text, forced=True)
             chat = ("roles", forced) if forced else None
