@@ -5,8 +5,9 @@
 
 A line that does not start with a timestamp continues the message above. System lines (encryption
 notice, "X added Y") have no "Name:" and are left out, as are "<Media omitted>" placeholders and
-deleted messages (iOS marks system lines and attachments with a left-to-right mark). Day-first or month-first dates are told apart by the file itself (a first field
-above 12 means day-first); ambiguous files are read day-first, as most of the world writes them.
+deleted messages (iOS marks system lines and attachments with a left-to-right mark). Day-first or
+month-first dates are told apart by the file itself (a first field above 12 means day-first);
+ambiguous files are read day-first, as most of the world writes them.
 """
 
 from __future__ import annotations
