@@ -170,3 +170,21 @@ def test_forgotten_source_is_not_ingested_again_until_undone(
     assert tok_store.unforget_source(str(note))
     assert ingestor.ingest_file(str(note))[1] is None
     assert [s for _, s in _statuses(tok_store, note)].count("pending") == 1
+
+
+def test_excludes_have_gitignore_semantics_and_the_folders_gitignore_counts(
+    ingestor: Ingestor, tok_store: Store, tmp_path: Path
+) -> None:
+    from sleepd.storage.sources import Watch
+
+    root = tmp_path / "vault"
+    for rel in ("a.md", "b.bak", "drafts/c.md", "deep/drafts/d.md", "deep/keep.md", "deep/e.tmp2", "x/f.md"):
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(f"note {rel}")
+    (root / ".gitignore").write_text("# comment\n*.bak\ndrafts/\n")
+    (root / "deep" / ".gitignore").write_text("*.tmp2\n")
+    watch = Watch(1, str(root), "auto", (), ("/x",))  # anchored: only the top-level x/
+    ingestor.sync_folder(str(root), watch)
+    got = sorted(str(Path(s.path).relative_to(root)) for s in tok_store.list_sources())
+    assert got == ["a.md", "deep/keep.md"]
