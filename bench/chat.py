@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEVSET = HERE.parent.parent / "shared" / "bench" / "devset" / "docs"
 PROMPTS = [
     "Give me three tips for a good night's sleep.",
     "What is the capital of France?",
@@ -62,30 +57,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from sleepd.cli.client import DaemonClient
+    from throwaway_daemon import throwaway_daemon
+
     from sleepd.memory.generate import GenerationConfig
     from sleepd.memory.model import load_model
-    from sleepd.storage import load_config
 
-    user_config = load_config()
-    home = Path(tempfile.mkdtemp(prefix="sleepd-chatbench-"))
-    (home / "config").mkdir()
-    (home / "config" / "config.toml").write_text(
-        f'[model]\ncache_dir = "{user_config.model_cache_dir}"\nmax_new_tokens = 64\n'
-        "[sleep]\nepochs = 40\ngate_min_general_kept = 0.0\n"  # a long sleep to chat during
-    )
-    env = {**os.environ, "SLEEPD_HOME": str(home)}
-    os.environ["SLEEPD_HOME"] = str(home)
-    config = load_config()
-    log = open(home / "daemon.log", "ab")  # noqa: SIM115
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "sleepd.cli.main", "daemon"], stdout=log, stderr=log, env=env
-    )
-    client = DaemonClient(config.paths.socket_path)
-    try:
-        while not client.is_up():
-            assert daemon.poll() is None, (home / "daemon.log").read_text()[-2000:]
-            time.sleep(0.2)
+    # a long sleep, to chat during it
+    with throwaway_daemon("max_new_tokens = 64\n[sleep]\nepochs = 40\ngate_min_general_kept = 0.0\n") as t:
+        client, config = t.client, t.config
         m = config.model
         gen = GenerationConfig(64, m.temperature, m.repetition_penalty)
         lm = load_model(config)
@@ -105,24 +84,14 @@ def main() -> None:
                     r.setdefault("tps", []).append(n / total if total else 0.0)
         idle = rows["socket"]["total"]
 
-        for f in sorted(DEVSET.rglob("*"))[:8]:
-            if f.is_file():
-                subprocess.run(
-                    [sys.executable, "-m", "sleepd.cli.main", "ingest", str(f)], env=env, capture_output=True
-                )
-        client.post("/sleep")
-        while (client.get("/status")["sleep"].get("progress") or {}).get("stage") != "train":
-            time.sleep(0.5)
+        t.ingest_devset()
+        t.sleep_until_training()
         during: list[float] = []
         for _ in range(args.rounds):
             for prompt in PROMPTS:
                 if not client.get("/status")["sleep"]["running"]:
                     break
                 during.append(through_socket(client, prompt)[1])
-    finally:
-        daemon.terminate()
-        daemon.wait(60)
-        log.close()
 
     def med(xs: list[float]) -> float:
         return statistics.median(xs)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, load_context, out
+from .app import app, err, fail, load_context, out
 
 
 @app.command()
@@ -72,3 +72,37 @@ def status(
         what = f"version {last['version']}" if last["outcome"] == "version" else last.get("message", "")
         out.print(f"[bold]{'last':>9}[/] {sleep['last_finished']}: {last['outcome']} {what}", highlight=False)
     out.print(f"[bold]{'next':>9}[/] {sleep['next_scheduled'] or '-'}", highlight=False)
+
+
+@app.command()
+def token(
+    show: Annotated[bool, typer.Option("--show", help="Print the existing token; make none.")] = False,
+) -> None:
+    """Create (or --show) the bearer token the daemon's TCP listener requires (`tcp_port`)."""
+    from sleepd.storage import Paths
+    from sleepd.storage.token import create_token, read_token, token_path
+
+    paths = Paths.from_env()
+    if show:
+        existing = read_token(paths)
+        if existing is None:
+            raise fail("no API token yet: `sleepd token` creates one")
+        print(existing)
+        return
+    print(create_token(paths))
+    err.print(
+        f"[dim]stored in {token_path(paths)} (mode 0600); restart the daemon to use it[/]", highlight=False
+    )
+
+
+@app.command()
+def mcp() -> None:
+    """Serve the memory to agents over MCP (stdio): recall, search_notes, remember, memory_status."""
+    from .client import NOT_RUNNING, connect
+    from .mcp_server import build_server
+
+    config, _store = load_context()
+    client = connect(config.paths.socket_path)
+    if client is None:
+        raise fail(NOT_RUNNING)
+    build_server(client).run("stdio")

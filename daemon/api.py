@@ -6,6 +6,7 @@ Chat streams NDJSON: one JSON object per line ({"session", "sources"}, then {"to
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -16,7 +17,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from sleepd.storage import NewPassage
+
 from .core import Daemon
+from .openai_api import add_openai_routes, openai_error
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,28 @@ class VersionIn(BaseModel):
     version: int = Field(ge=0)
 
 
-def make_app(daemon: Daemon) -> FastAPI:
+class RememberIn(BaseModel):
+    text: str = Field(min_length=1, max_length=100_000)
+    client: str = Field(default="api", min_length=1, max_length=80, pattern=r"^[\w.@ -]+$")
+
+
+def over_tcp(request: Request) -> bool:
+    """uvicorn gives a unix-socket request no client address, a TCP one (host, port)."""
+    return isinstance(request.scope.get("client"), (tuple, list))
+
+
+def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
+    """``token``: the bearer token every request over TCP must carry (None: no TCP listener)."""
     app = FastAPI(title="sleepd", docs_url=None, redoc_url=None, openapi_url=None)
+    add_openai_routes(app, daemon)
+
+    @app.middleware("http")
+    async def bearer_on_tcp(request: Request, call_next: Any) -> Any:
+        if over_tcp(request):
+            sent = request.headers.get("authorization", "")
+            if token is None or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return openai_error(401, "missing or wrong bearer token (see `sleepd token`)")
+        return await call_next(request)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
@@ -87,6 +111,26 @@ def make_app(daemon: Daemon) -> FastAPI:
                 yield (json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @app.get("/search")
+    def search(q: str, k: int = 5) -> list[dict[str, Any]]:
+        """Buffer passages (pending and consolidated) for ``q``, best first, with their paths."""
+        return [
+            {
+                "path": h.passage.source_path,
+                "status": h.passage.status,
+                "score": round(h.score, 3),
+                "text": h.passage.text,
+            }
+            for h in daemon.store.search(q, k=max(1, min(k, 50)))
+        ]
+
+    @app.post("/remember")
+    def remember(body: RememberIn) -> dict[str, Any]:
+        """A note for the next sleep; searchable (and read by chat) at once."""
+        n = daemon.ingestor.count_tokens(body.text)
+        pid = daemon.store.remember_note(body.client, NewPassage(body.text, n, "user"))
+        return {"passage": pid, "status": "pending", "path": f"sleepd-note://{body.client}"}
 
     @app.get("/sources")
     def sources(status: str | None = None) -> list[dict[str, Any]]:

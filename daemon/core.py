@@ -40,9 +40,8 @@ class Daemon:
     def start(self) -> None:
         self.state = "loading model"
         self.chat.load()
-        self.watcher = FolderWatcher(
-            self.store, make_ingestor(self.store, self.config), self.config.watch.debounce_s
-        )
+        self.ingestor = make_ingestor(self.store, self.config)
+        self.watcher = FolderWatcher(self.store, self.ingestor, self.config.watch.debounce_s)
         self.watcher.start()
         self.scheduler = self._start_scheduler()
         self.state = "serving"

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sleepd.storage.config import Config
+from sleepd.storage.token import read_token
 
 from .notify import Notifier
 
@@ -64,6 +65,24 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
+def tcp_listener(config: Config, token: str | None) -> socket.socket | None:
+    """The TCP socket when ``tcp_port`` is set and a token exists; without a token, none (anyone on
+    the machine could connect), with a one-line reason in the log."""
+    d = config.daemon
+    if not d.tcp_port:
+        return None
+    if token is None:
+        log.error("tcp_port = %d but no API token exists: TCP not started (run `sleepd token`)", d.tcp_port)
+        return None
+    family = socket.AF_INET6 if ":" in d.tcp_host else socket.AF_INET
+    tcp = socket.socket(family, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((d.tcp_host, d.tcp_port))
+    tcp.listen(64)
+    log.info("API also on tcp %s:%d (bearer token required)", d.tcp_host, d.tcp_port)
+    return tcp
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(0)  # a signal during start-up (model loading): clean up and leave
 
@@ -87,14 +106,12 @@ def run_daemon(config: Config) -> None:
         try:
             daemon.start()
             sockets = [bind_unix_socket(config.paths.socket_path)]
-            if config.daemon.tcp_port:  # off by default: anyone on the machine could connect
-                tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                tcp.bind(("127.0.0.1", config.daemon.tcp_port))
-                tcp.listen(64)
+            token = read_token(config.paths)
+            tcp = tcp_listener(config, token)
+            if tcp is not None:
                 sockets.append(tcp)
             uv = uvicorn.Config(
-                make_app(daemon),
+                make_app(daemon, token if tcp is not None else None),
                 log_level="warning",
                 access_log=False,
                 lifespan="off",

@@ -30,6 +30,11 @@ class ChatRequest:
     system: str | None = None
     closed_book: bool = False
     remember: bool | None = None  # None: config.daemon.chat_into_memory
+    # API clients (OpenAI-compatible) send the conversation with every request instead of a session
+    history: tuple[tuple[str, str], ...] | None = None  # (role, content) before ``message``
+    client: str | None = None  # who asked, kept as the session's title: "api: <client>"
+    max_tokens: int | None = None
+    temperature: float | None = None
 
 
 class ChatService:
@@ -58,6 +63,8 @@ class ChatService:
         log.info("now serving memory version %s", version)
 
     def _session(self, req: ChatRequest) -> int:
+        if req.client is not None:
+            return self.store.create_session(req.system, title=f"api: {req.client}")
         if req.session_id is not None and not req.new_session:
             if not self.store.session_exists(req.session_id):
                 raise LookupError(f"no chat session {req.session_id}")
@@ -75,12 +82,21 @@ class ChatService:
         session = self._session(req)
         system = self.store.session_system_prompt(session) if req.system is None else req.system
         history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
-        history += [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
+        if req.history is not None:
+            history += [{"role": role, "content": content} for role, content in req.history[-12:]]
+        else:
+            history += [
+                {"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)
+            ]
         # Default chat reads the weights *and* the buffer (pending and consolidated passages), so a
         # sleep can only add to what it answers; closed-book is the weights alone, for measuring.
         fresh = [] if req.closed_book else self.store.notes_for(req.message, k=BUFFER_NOTES)
         m = self.config.model
-        gen = GenerationConfig(m.max_new_tokens, m.temperature, m.repetition_penalty)
+        gen = GenerationConfig(
+            req.max_tokens or m.max_new_tokens,
+            m.temperature if req.temperature is None else req.temperature,
+            m.repetition_penalty,
+        )
         parts: list[str] = []
         with self._lock:
             lm, version = self._lm, self.version

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from .records import NewPassage, insert_passage
 
 CHAT_SOURCE_PREFIX = "sleepd-chat://session/"
+NOTE_SOURCE_PREFIX = "sleepd-note://"
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,24 @@ class ChatStore:
             )
             if remember is None:
                 return
-            path = f"{CHAT_SOURCE_PREFIX}{session_id}"
-            conn.execute(
-                text(
-                    "INSERT INTO sources(path, kind, status) VALUES (:p, 'chat', 'ok') "
-                    "ON CONFLICT(path) DO NOTHING"
-                ),
-                {"p": path},
-            )
-            sid = conn.execute(text("SELECT id FROM sources WHERE path = :p"), {"p": path}).scalar_one()
-            ordinal = conn.execute(
-                text("SELECT coalesce(max(ordinal) + 1, 0) FROM passages WHERE source_id = :s"), {"s": sid}
-            ).scalar_one()
-            insert_passage(conn, sid, ordinal, NewPassage(remember.text, remember.token_count, "user"))
+            _append_note(conn, f"{CHAT_SOURCE_PREFIX}{session_id}", remember)
+
+    def remember_note(self, client: str, note: NewPassage) -> int:
+        """A note an agent asked to be remembered (MCP ``remember``): a pending passage of the source
+        ``sleepd-note://<client>``, learned by the next sleep. Returns the passage id."""
+        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+            return _append_note(conn, f"{NOTE_SOURCE_PREFIX}{client}", note)
+
+
+def _append_note(conn: Connection, path: str, note: NewPassage) -> int:
+    conn.execute(
+        text(
+            "INSERT INTO sources(path, kind, status) VALUES (:p, 'chat', 'ok') ON CONFLICT(path) DO NOTHING"
+        ),
+        {"p": path},
+    )
+    sid = conn.execute(text("SELECT id FROM sources WHERE path = :p"), {"p": path}).scalar_one()
+    ordinal = conn.execute(
+        text("SELECT coalesce(max(ordinal) + 1, 0) FROM passages WHERE source_id = :s"), {"s": sid}
+    ).scalar_one()
+    return insert_passage(conn, sid, ordinal, NewPassage(note.text, note.token_count, "user"))

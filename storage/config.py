@@ -147,7 +147,8 @@ class SleepConfig:
 
 @dataclass(frozen=True)
 class DaemonConfig:
-    tcp_port: int = 0  # 0 = no TCP listener, only the unix socket
+    tcp_port: int = 0  # 0 = no TCP listener, only the unix socket; else it needs `sleepd token`
+    tcp_host: str = "127.0.0.1"  # where the TCP listener binds (every request needs the bearer token)
     chat_into_memory: bool = True
 
 
