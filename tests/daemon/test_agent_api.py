@@ -106,7 +106,7 @@ def test_tcp_needs_the_bearer_token(api_daemon) -> None:  # type: ignore[no-unty
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=base, api_key=wrong or "x", max_retries=0).models.list()
     assert httpx.get(f"http://127.0.0.1:{config.daemon.tcp_port}/status").status_code == 401  # no header
-    assert d.client.get("/status")["state"] == "serving"  # the socket needs none
+    assert "memory_version" in d.client.get("/status")  # the socket needs none
 
 
 def test_no_token_no_tcp_listener(tiny_config: Config, tmp_path: Path) -> None:
