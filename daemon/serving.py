@@ -1,8 +1,10 @@
 """The warm model the daemon serves, and chat turns through it.
 
-One generation at a time (a model is not re-entrant); a sleep trains in another process, and when it
-writes a version the new adapter is loaded beside the old model and swapped in under the lock, so a
-chat never waits for a sleep and never sees half a model.
+Concurrent chats share the model one decoding step at a time (``memory.turns``), and each answer is
+produced into a buffer its reader drains, so a client that stops reading holds nothing. A sleep
+trains in another process; when it writes a version, the new adapter is loaded beside the old model
+and the served pair (model, version) is replaced in one assignment: answers already under way finish
+on the model they started with, the next ones start on the new one, and nobody waits for the swap.
 """
 
 from __future__ import annotations
@@ -41,26 +43,28 @@ class ChatService:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self._lm: Any = None
-        self.version: int | None = None
+        self._served: tuple[Any, int | None] = (None, None)  # (LoadedModel, version), swapped whole
         self.swapped_at: float | None = None
         self.last_chat_at = time.time()
-        self._lock = threading.Lock()
+        self._swap_lock = threading.Lock()  # two swaps (a sleep's, a rollback) load one at a time
+
+    @property
+    def version(self) -> int | None:
+        return self._served[1]
 
     def load(self) -> None:
         from sleepd.memory.loader import load_with_memory
 
-        self._lm, self.version = load_with_memory(self.config)
+        self._served = load_with_memory(self.config)
 
     def swap_to(self, version: int | None) -> None:
-        """Load ``version`` beside the served model, then switch under the lock."""
+        """Load ``version`` beside the served model, then serve it from the next answer on."""
         from sleepd.memory.loader import load_with_memory
 
-        lm, version = load_with_memory(self.config, version)
-        with self._lock:
-            self._lm, self.version = lm, version
+        with self._swap_lock:
+            self._served = load_with_memory(self.config, version)
             self.swapped_at = time.time()
-        log.info("now serving memory version %s", version)
+        log.info("now serving memory version %s", self.version)
 
     def _session(self, req: ChatRequest) -> int:
         if req.client is not None:
@@ -98,33 +102,32 @@ class ChatService:
             m.repetition_penalty,
         )
         parts: list[str] = []
-        with self._lock:
-            lm, version = self._lm, self.version
-            stream, rec = answer_with_memory(
-                lm,
-                req.message,
-                gen,
-                history,
-                recite=version is not None,
-                notes=[h.passage.text for h in fresh],
-            )
-            yield {
-                "session": session,
-                "version": version,
-                "sources": [{"kind": "recited", "text": t} for _q, t in rec.recitations]
-                + [
-                    {
-                        "kind": "buffer",
-                        "path": h.passage.source_path,
-                        "status": h.passage.status,
-                        "text": h.passage.text,
-                    }
-                    for h in fresh
-                ],
-            }
-            for piece in stream:
-                parts.append(piece)
-                yield {"token": piece}
+        lm, version = self._served
+        stream, rec = answer_with_memory(
+            lm,
+            req.message,
+            gen,
+            history,
+            recite=version is not None,
+            notes=[h.passage.text for h in fresh],
+        )
+        yield {
+            "session": session,
+            "version": version,
+            "sources": [{"kind": "recited", "text": t} for _q, t in rec.recitations]
+            + [
+                {
+                    "kind": "buffer",
+                    "path": h.passage.source_path,
+                    "status": h.passage.status,
+                    "text": h.passage.text,
+                }
+                for h in fresh
+            ],
+        }
+        for piece in stream:
+            parts.append(piece)
+            yield {"token": piece}
         answer = "".join(parts).strip()
         remember = self.config.daemon.chat_into_memory if req.remember is None else req.remember
         # a question asserts nothing to remember; what the person tells it does

@@ -15,7 +15,7 @@ from typing import Any
 from sleepd.memory.gate import hit
 from sleepd.memory.generate import GenerationConfig, generate
 from sleepd.memory.model import LoadedModel
-from sleepd.memory.recall import adapter_off, answer_with_memory, reading_gen, reading_messages
+from sleepd.memory.recall import answer_with_memory, reading_gen, reading_messages
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
 
@@ -50,13 +50,15 @@ def source_text(docs: Path, source: str) -> str:
 
 def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[bool]:
     """The same model with the one relevant note in its prompt."""
-    with adapter_off(lm.model):
-        return [
-            hit(
-                generate(lm, reading_messages(q.q, [source_text(docs, q.source)]), reading_gen(EVAL_GEN)), q.a
-            )
-            for q in questions
-        ]
+    return [
+        hit(
+            generate(
+                lm, reading_messages(q.q, [source_text(docs, q.source)]), reading_gen(EVAL_GEN), adapter=False
+            ),
+            q.a,
+        )
+        for q in questions
+    ]
 
 
 def closed_book(

@@ -25,7 +25,7 @@ from .dataset import recall_prompt
 from .facts import fact_queries, passage_facts
 from .generate import GenerationConfig, complete, generate
 from .model import LoadedModel
-from .recall import RECITE_GEN, adapter_off, answer_with_memory, word_signal
+from .recall import RECITE_GEN, answer_with_memory, word_signal
 
 # Everyday questions the plain model tends to answer right, kept apart from the benchmark's general
 # probe (tests/ checks it) so that the gate is no proxy of the figure it is judged by.
@@ -77,12 +77,11 @@ def hit(answer: str, gold: str) -> bool:
 
 def general_kept(lm: LoadedModel) -> float:
     """Share of the base model's right general answers still right through the memory path."""
-    with adapter_off(lm.model):
-        base_right = [
-            (q, a)
-            for q, a in GENERAL_PROBES
-            if hit(generate(lm, [{"role": "user", "content": q}], PROBE_GEN), a)
-        ]
+    base_right = [
+        (q, a)
+        for q, a in GENERAL_PROBES
+        if hit(generate(lm, [{"role": "user", "content": q}], PROBE_GEN, adapter=False), a)
+    ]
     if not base_right:
         return 1.0
     kept = 0

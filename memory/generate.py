@@ -1,4 +1,9 @@
-"""Chat generation with the model's chat template, streamed token by token."""
+"""Chat generation with the model's chat template, streamed token by token.
+
+Every generation takes the model in turns (``LoadedModel.turns``): one decoding step at a time, so
+concurrent chats interleave instead of queueing behind a whole answer. ``adapter=False`` answers as
+the base model (the LoRA adapter switched off for this generation's steps only).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,29 @@ class GenerationConfig:
     repetition_penalty: float = 1.1
 
 
-def _generate_kwargs(lm: LoadedModel, gen: GenerationConfig) -> dict[str, Any]:
+class _TakeTurns:
+    """A stopping criterion that never stops a sequence by itself: between two decoding steps it
+    hands the model to waiting generations, and it ends this one when ``cancel`` is set (the
+    reader went away)."""
+
+    def __init__(self, lm: LoadedModel, adapter: bool, cancel: threading.Event | None) -> None:
+        self.lm, self.adapter, self.cancel = lm, adapter, cancel
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        self.lm.turns.pass_turn(self.adapter)
+        stop = self.cancel is not None and self.cancel.is_set()
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)  # [B]
+
+
+def _generate_kwargs(
+    lm: LoadedModel, gen: GenerationConfig, adapter: bool = True, cancel: threading.Event | None = None
+) -> dict[str, Any]:
+    from transformers import StoppingCriteriaList
+
     kwargs: dict[str, Any] = {
+        "stopping_criteria": StoppingCriteriaList([_TakeTurns(lm, adapter, cancel)]),
         "max_new_tokens": gen.max_new_tokens,
         "repetition_penalty": gen.repetition_penalty,
         "pad_token_id": lm.tokenizer.pad_token_id,
@@ -41,56 +67,72 @@ def encode_chat(lm: LoadedModel, messages: Sequence[Message]) -> Any:
 
 
 def stream_generate(
-    lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None
+    lm: LoadedModel,
+    messages: Sequence[Message],
+    gen: GenerationConfig | None = None,
+    *,
+    adapter: bool = True,
 ) -> Iterator[str]:
-    """Yield the answer to ``messages`` in text pieces as the model produces them."""
-    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig())
+    """Yield the answer to ``messages`` in text pieces as the model produces them. Closing the
+    iterator early stops the generation at its next step."""
+    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig(), adapter)
 
 
-def complete(lm: LoadedModel, prompt: str, gen: GenerationConfig | None = None) -> str:
+def complete(
+    lm: LoadedModel, prompt: str, gen: GenerationConfig | None = None, *, adapter: bool = True
+) -> str:
     """Continue raw ``prompt`` (no chat template) until end of text or the token limit."""
     enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
-    return "".join(_stream(lm, enc, gen or GenerationConfig())).strip()
+    return "".join(_stream(lm, enc, gen or GenerationConfig(), adapter)).strip()
 
 
-def _stream(lm: LoadedModel, enc: Any, gen: GenerationConfig) -> Iterator[str]:
+def _stream(lm: LoadedModel, enc: Any, gen: GenerationConfig, adapter: bool) -> Iterator[str]:
     import torch
     from transformers import TextIteratorStreamer
 
+    # The worker writes into the streamer's unbounded queue: a reader that stalls holds no model.
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    cancel = threading.Event()
     error: list[BaseException] = []
 
     def run() -> None:
         try:
-            with torch.inference_mode():
-                lm.model.generate(**enc, streamer=streamer, **_generate_kwargs(lm, gen))
+            with torch.inference_mode(), lm.turns.hold(adapter):
+                lm.model.generate(**enc, streamer=streamer, **_generate_kwargs(lm, gen, adapter, cancel))
         except BaseException as e:  # surfaced to the caller below
             error.append(e)
             streamer.end()
 
     worker = threading.Thread(target=run, name="sleepd-generate", daemon=True)
     worker.start()
-    for piece in streamer:
-        if piece:
-            yield piece
+    try:
+        for piece in streamer:
+            if piece:
+                yield piece
+    finally:
+        cancel.set()  # a no-op when it ended by itself; ends it when the reader closed us early
     worker.join()
     if error:
         raise error[0]
 
 
-def generate(lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None) -> str:
+def generate(
+    lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None, *, adapter: bool = True
+) -> str:
     """The whole answer to ``messages`` as one string."""
-    return "".join(stream_generate(lm, messages, gen)).strip()
+    return "".join(stream_generate(lm, messages, gen, adapter=adapter)).strip()
 
 
-def complete_scored(lm: LoadedModel, prompt: str, gen: GenerationConfig) -> tuple[str, float]:
+def complete_scored(
+    lm: LoadedModel, prompt: str, gen: GenerationConfig, *, adapter: bool = True
+) -> tuple[str, float]:
     """Greedy continuation of raw ``prompt`` and the mean log-probability of its tokens: how sure
     the model is of what it produced (a memorised recitation is near 0, free association is not)."""
     import torch
 
     enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
-    kwargs = _generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0))
-    with torch.inference_mode():
+    kwargs = _generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0), adapter)
+    with torch.inference_mode(), lm.turns.hold(adapter):
         out = lm.model.generate(**enc, return_dict_in_generate=True, output_scores=True, **kwargs)
     new = out.sequences[0, enc["input_ids"].shape[1] :]  # [N]
     if not len(new):

@@ -15,11 +15,13 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleepd.storage.config import Config
+
+from .turns import ModelTurns
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -50,6 +52,10 @@ class LoadedModel:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     source: ModelSource
+    turns: ModelTurns = field(init=False)  # every generation holds the model through this
+
+    def __post_init__(self) -> None:
+        self.turns = ModelTurns(self.model)
 
 
 def bundled_gguf_path() -> Path | None:

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,12 +50,6 @@ class Recollection:
     recitations: list[tuple[str, str]] = field(default_factory=list)  # (query, text) kept
     dropped: list[tuple[str, str]] = field(default_factory=list)
     logprob: float | None = None  # of the recitation, kept or dropped
-
-
-def adapter_off(model: Any) -> contextlib.AbstractContextManager[Any]:
-    if hasattr(model, "disable_adapter"):
-        return model.disable_adapter()
-    return contextlib.nullcontext()
 
 
 @lru_cache(maxsize=4)
@@ -133,8 +126,4 @@ def answer_with_memory(
     has_notes = bool(rec.recitations or notes)
     read_gen = reading_gen(gen or GenerationConfig()) if has_notes else gen
 
-    def stream() -> Iterator[str]:
-        with adapter_off(lm.model):
-            yield from stream_generate(lm, messages, read_gen)
-
-    return stream(), rec
+    return stream_generate(lm, messages, read_gen, adapter=False), rec
