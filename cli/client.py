@@ -9,14 +9,12 @@ from typing import Any
 
 import httpx
 
+from sleepd.storage.errors import DaemonError
+
 NOT_RUNNING = (
     "the sleepd daemon is not running; start it with `sleepd daemon --detach` "
     "(or `sleepd daemon` in the foreground, or `sleepd service install` for a systemd user service)"
 )
-
-
-class DaemonError(RuntimeError):
-    """The daemon answered with an error (its one-line detail) or could not be reached."""
 
 
 class DaemonClient:

@@ -16,6 +16,7 @@ def status(
 ) -> None:
     """Paths, model, counts of sources and passages, memory version."""
     from sleepd.memory.model import ModelNotFoundError, resolve_model_source
+    from sleepd.memory.versions import VersionStore
 
     config, store = load_context()
     try:
@@ -30,7 +31,9 @@ def status(
             "socket": str(config.paths.socket_path),
         },
         "model": model,
-        "memory_version": store.latest_memory_version(),
+        # what `current` points at (what the daemon serves at start), not the newest ever written:
+        # an offline rollback moves the pointer only
+        "memory_version": VersionStore(config.paths.data_dir).current(),
         **store.counts(),
     }
     from .client import connect

@@ -13,11 +13,18 @@ from . import (  # noqa: F401  (each registers its commands on `app`)
     memory_cmds,
     sources_cmds,
 )
-from .app import app
+from .app import app, err
 
 
 def main() -> None:
-    app()
+    """Run the CLI; any sleepd error left unhandled by a command is one line and exit status 1."""
+    from sleepd.storage.errors import SleepdError
+
+    try:
+        app()
+    except SleepdError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sleepd.storage.errors import SleepdError
 
 from .app import app, err, fail, load_context, out
 from .client import DaemonClient, DaemonError, connect
@@ -49,7 +52,8 @@ class StageBars:
 @app.command()
 def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Consolidate pending passages into the model now (through the daemon if it runs, else here)."""
-    from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
+    from sleepd.memory.sleep import GateRejected, run_sleep
+    from sleepd.storage.errors import SleepError
 
     config, store = load_context()
     client = connect(config.paths.socket_path)
@@ -60,7 +64,7 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
     try:
         with bars:
             result = run_sleep(config, store, bars.update)
-    except (GateRejected, NothingToConsolidate) as e:
+    except SleepError as e:
         rejected = isinstance(e, GateRejected)
         if as_json:
             print(
@@ -163,23 +167,77 @@ def _versions():  # type: ignore[no-untyped-def]
     return VersionStore(config.paths.data_dir), store
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
 @memory_app.command("list")
-def memory_list() -> None:
-    """Every memory version, the current one marked."""
+def memory_list(as_json: JsonOpt = False) -> None:
+    """Every memory version on disk, the current one marked (*), pinned ones marked (pinned)."""
     versions, _store = _versions()
     current = versions.current()
-    infos = versions.list()
-    if not infos:
+    rows = [
+        {
+            "version": info.id,
+            "current": info.id == current,
+            "pinned": versions.is_pinned(info.id),
+            "passages": len(info.meta.get("passages", [])),
+            "layers": len(info.meta.get("layers", [])),
+            "final_loss": (info.meta.get("losses") or [None])[-1],
+            "written": datetime.fromtimestamp(info.path.stat().st_mtime).isoformat(timespec="seconds"),
+        }
+        for info in versions.list()
+    ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    if not rows:
         out.print("no memory versions yet: the base model only (run `sleepd sleep`)")
-    for info in infos:
-        m = info.meta
-        mark = "*" if info.id == current else " "
-        loss = m["losses"][-1] if m.get("losses") else float("nan")
+    for r in rows:
+        loss = "-" if r["final_loss"] is None else f"{r['final_loss']:.3f}"
         out.print(
-            f"{mark} {info.id:>4}  {len(m.get('passages', [])):>4} passages  "
-            f"{len(m.get('layers', []))} layers  loss {loss:.3f}",
+            f"{'*' if r['current'] else ' '} {r['version']:>4}  {r['passages']:>4} passages  "
+            f"{r['layers']} layers  loss {loss}{'  (pinned)' if r['pinned'] else ''}",
             highlight=False,
         )
+    out.print(f"[dim]{versions.disk_bytes() / 1e6:.1f} MB on disk[/]", highlight=False)
+
+
+@memory_app.command("pin")
+def memory_pin(
+    version: Annotated[int, typer.Argument()],
+    unpin: Annotated[bool, typer.Option("--unpin", help="Let retention remove it again.")] = False,
+) -> None:
+    """Keep a version through every prune (retention keeps the current and `keep_versions` more)."""
+    versions, _store = _versions()
+    try:
+        versions.pin(version, pinned=not unpin)
+    except SleepdError as e:
+        raise fail(str(e)) from None
+    out.print(f"memory version {version} {'unpinned' if unpin else 'pinned'}")
+
+
+@memory_app.command("prune")
+def memory_prune(
+    keep: Annotated[
+        int | None, typer.Option("--keep", min=0, help="Versions kept besides current and pinned.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
+) -> None:
+    """Remove old memory versions: all but the current, the newest `keep_versions` and pinned ones
+    (each sleep does this itself)."""
+    config, _store = load_context()
+    versions, _ = _versions()
+    n = config.sleep.keep_versions if keep is None else keep
+    doomed = versions.prunable(n)
+    if not doomed:
+        out.print("nothing to prune")
+        return
+    before = versions.disk_bytes()
+    if not dry_run:
+        versions.prune(n)
+    freed = (before - versions.disk_bytes()) / 1e6
+    what = "would remove" if dry_run else f"removed ({freed:.1f} MB freed):"
+    out.print(f"{what} memory version(s) {', '.join(map(str, doomed))}", highlight=False)
 
 
 @memory_app.command("show")
@@ -213,7 +271,7 @@ def memory_rollback(
             client.post("/memory/rollback", {"version": version})
         else:
             VersionStore(config.paths.data_dir).set_current(version or None)
-    except (FileNotFoundError, DaemonError) as e:
+    except SleepdError as e:
         raise fail(str(e)) from None
     out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")
 
@@ -224,23 +282,28 @@ def memory_forget(
     undo: Annotated[bool, typer.Option("--undo", help="Let SOURCE be ingested and learned again.")] = False,
 ) -> None:
     """Forget a file or folder: the next sleep unlearns it, and it is not ingested again."""
-    import os
-
-    path = os.path.abspath(source)
-    _config, store = load_context()
+    config, store = load_context()
+    path = store.resolve_source_path(source)
+    client = connect(config.paths.socket_path)
+    try:
+        if client is not None:  # the daemon's watcher and store see it at once
+            done = client.post("/memory/forget", {"path": path, "undo": undo})
+            n = done.get("passages", 0)
+        elif undo:
+            if not store.unforget_source(path):
+                raise LookupError(f"{path} is not forgotten")
+        else:
+            n = store.forget_source(path)
+    except (LookupError, SleepdError) as e:
+        raise fail(str(e)) from None
     if undo:
-        if not store.unforget_source(path):
-            raise fail(f"{path} is not forgotten")
         out.print(
             f"{path} will be ingested again at the next scan or change", highlight=False, soft_wrap=True
         )
         return
-    try:
-        n = store.forget_source(path)
-    except LookupError as e:
-        raise fail(str(e)) from None
+    via = " (through the running daemon)" if client is not None else ""
     out.print(
-        f"forgetting {path}: {n} passages dropped; the next sleep unlearns what was consolidated "
+        f"forgetting {path}: {n} passages dropped{via}; the next sleep unlearns what was consolidated "
         "(`sleepd sleep`)",
         highlight=False,
         soft_wrap=True,

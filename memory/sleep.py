@@ -20,12 +20,13 @@ from typing import Any
 
 from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config
+from sleepd.storage.errors import SleepError
 
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .facts import WordSignal
 from .gate import recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
-from .loader import attach_adapter
+from .loader import attach_adapter, save_adapter
 from .model import LoadedModel, load_model
 from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
@@ -38,11 +39,11 @@ STAGES = ("collect", "data", "layers", "train", "gate", "write")
 Progress = Callable[[str, int, int, dict[str, Any]], None]  # (stage, done, total, extra)
 
 
-class NothingToConsolidate(Exception):
+class NothingToConsolidate(SleepError):
     """No pending passages: a sleep would change nothing."""
 
 
-class GateRejected(Exception):
+class GateRejected(SleepError):
     """The new version failed the gate; the previous one stays current, passages stay pending."""
 
 
@@ -258,7 +259,7 @@ def run_sleep(
     }
 
     def save(tmp: Path) -> None:
-        model.save_pretrained(str(tmp))
+        save_adapter(model, tmp)
         write_report(tmp, version, meta)
 
     path = versions.write(version, save, meta)
@@ -268,6 +269,12 @@ def run_sleep(
     store.record_version(
         version, lm.source.name, str(path), parent, [p.id for p in learned], meta, [p.id for p in forgotten]
     )
+    if pruned := versions.prune(cfg.keep_versions):
+        log.info(
+            "pruned memory versions %s (keeping %d besides the current and pinned ones)",
+            pruned,
+            cfg.keep_versions,
+        )
     report("write", 1, 1, {"version": version})
     return SleepResult(
         version=version,

@@ -9,6 +9,10 @@ Layout under ``<data_dir>/memory``::
 A version is written to a temp directory, fsynced, then renamed into place; ``current`` is a symlink
 replaced with ``os.replace``. A crash at any point therefore leaves either the old or the new version
 current, never half of one; leftover temp directories are removed at the next start.
+
+Retention (``prune``): the current version, the ``keep`` newest others and every pinned one (a
+``pinned`` file in its directory) stay; each version's adapter is whole (a sleep continues the
+current one), so no kept version needs a pruned one.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sleepd.storage.errors import VersionError
+
 META = "meta.json"
+PIN = "pinned"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -113,7 +120,7 @@ class VersionStore:
         """Point ``current`` at ``version`` (None: the base model) in one atomic rename."""
         self.ensure()
         if version is not None and not self.is_complete(version):
-            raise FileNotFoundError(f"memory version {version} is missing or incomplete")
+            raise VersionError(f"memory version {version} is missing or incomplete")
         tmp_link = self.root / f".current-{os.getpid()}"
         if tmp_link.is_symlink() or tmp_link.exists():
             tmp_link.unlink()
@@ -141,3 +148,43 @@ class VersionStore:
 
     def list(self) -> list[VersionInfo]:
         return [self.info(v) for v in self.ids()]
+
+    def is_pinned(self, version: int) -> bool:
+        return (self.path_of(version) / PIN).exists()
+
+    def pin(self, version: int, pinned: bool = True) -> None:
+        """Keep ``version`` through every prune (``pinned=False``: let retention take it again)."""
+        if not self.is_complete(version):
+            raise VersionError(f"no memory version {version}")
+        marker = self.path_of(version) / PIN
+        if pinned:
+            marker.touch(mode=0o600)
+        else:
+            marker.unlink(missing_ok=True)
+
+    def prunable(self, keep: int) -> list[int]:
+        """Versions retention would remove: not current, not pinned, not among the ``keep`` newest
+        other versions."""
+        current = self.current()
+        others = [v for v in reversed(self.ids()) if v != current and not self.is_pinned(v)]
+        return sorted(others[max(keep, 0) :])
+
+    def prune(self, keep: int) -> list[int]:
+        """Remove what ``prunable(keep)`` names; each directory is renamed to a temp name first, so a
+        crash leaves no half version (``cleanup_partial`` finishes the removal)."""
+        removed = []
+        for version in self.prunable(keep):
+            doomed = self.versions / f".tmp-pruned-{version:04d}"
+            os.rename(self.path_of(version), doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append(version)
+        if removed:
+            _fsync_dir(self.versions)
+        return removed
+
+    def disk_bytes(self) -> int:
+        return (
+            sum(p.stat().st_size for p in self.versions.rglob("*") if p.is_file())
+            if self.versions.exists()
+            else 0
+        )

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import SleepdError
+
 APP_NAME = "sleepd"
 HOME_ENV = "SLEEPD_HOME"
 
 
-class ConfigError(ValueError):
+class ConfigError(SleepdError, ValueError):
     """The config file is malformed or names an unknown setting."""
 
 
@@ -133,12 +135,15 @@ class SleepConfig:
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
     bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
+    keep_versions: int = 5  # memory versions kept besides the current one and pinned ones
 
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):
             raise ConfigError(f"sleep.layer_choice must be 'fisher' or 'last', got {self.layer_choice!r}")
         if not 0.0 < self.layer_share <= 1.0:
             raise ConfigError(f"sleep.layer_share must be in (0, 1], got {self.layer_share}")
+        if self.keep_versions < 0:
+            raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
 
     def layers_of(self, n_layers: int) -> int:
         """How many of a model's ``n_layers`` a sleep trains."""

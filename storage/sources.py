@@ -239,6 +239,28 @@ class SourceSync:
             ).rowcount
         return int(n or 0)
 
+    def resolve_source_path(self, raw: str) -> str:
+        """The stored form of a path a person typed: ``sleepd ingest`` keeps absolute paths, a watched
+        folder its resolved (symlink-free) path; whichever names a source or a forgotten path wins,
+        else the absolute path."""
+        import os
+
+        expanded = os.path.expanduser(raw)
+        forms = list(dict.fromkeys([os.path.abspath(expanded), os.path.realpath(expanded)]))
+        with self.engine.connect() as conn:
+            for form in forms:
+                params = {"p": form, "like": _like_prefix(form)}
+                hit = conn.execute(
+                    text(
+                        "SELECT 1 FROM sources WHERE path = :p OR path LIKE :like ESCAPE '\\' "
+                        "UNION ALL SELECT 1 FROM forgotten_sources WHERE path = :p LIMIT 1"
+                    ),
+                    params,
+                ).first()
+                if hit is not None:
+                    return form
+        return forms[0]
+
     def unforget_source(self, path: str) -> bool:
         """Let ``path`` be ingested (and learned) again."""
         with self.writer.begin() as conn:
