@@ -6,8 +6,6 @@ the commands that need them, so `sleepd --help` stays fast and never imports tor
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Annotated
 
 import typer
@@ -31,19 +29,20 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
 @app.callback()
 def _root(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
 ) -> None:
-    _setup_logging(verbose)
+    from sleepd.daemon.logs import configure_logging
+
+    configure_logging(verbose)
+    ctx.obj = {"verbose": verbose}
+
+
+def verbose_of(ctx: typer.Context) -> bool:
+    """Whether `sleepd -v` was given (for commands that set up their own logging or children)."""
+    return bool((ctx.find_root().obj or {}).get("verbose"))
 
 
 def load_config_only():  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, err, fail, load_config_only, out
+from .app import app, err, fail, load_config_only, out, verbose_of
 from .client import connect
 
 service_app = typer.Typer(help="Run sleepd as a systemd user service.", no_args_is_help=True)
@@ -32,10 +32,14 @@ def _daemon_pid(run_dir: Path) -> int | None:
 
 @app.command()
 def daemon(
+    ctx: typer.Context,
     detach: Annotated[
         bool, typer.Option("--detach", help="Start in the background and return once ready.")
     ] = False,
     stop: Annotated[bool, typer.Option("--stop", help="Stop a running daemon.")] = False,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", hidden=True, help="Log to this rotated file (--detach).")
+    ] = None,
 ) -> None:
     """Run the daemon: model, folder watcher, sleep scheduler, API on a unix socket (what systemd runs)."""
     config = load_config_only()
@@ -58,9 +62,10 @@ def daemon(
             out.print("the sleepd daemon is already running")
             return
         log_path = config.paths.state_dir / "daemon.log"
-        with open(log_path, "ab") as log:
+        verbose = ["-v"] if verbose_of(ctx) else []
+        with open(log_path, "ab") as log:  # until the daemon's own rotated log handler takes over
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sleepd.cli.main", "daemon"],
+                [sys.executable, "-m", "sleepd.cli.main", *verbose, "daemon", "--log-file", str(log_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -80,17 +85,16 @@ def daemon(
         return
     if client is not None:
         raise fail("a sleepd daemon is already running for this home")
-    _run_foreground(config)
+    _run_foreground(config, verbose_of(ctx), log_file)
 
 
-def _run_foreground(config) -> None:  # type: ignore[no-untyped-def]
+def _run_foreground(config, verbose: bool, log_file: Path | None) -> None:  # type: ignore[no-untyped-def]
     import logging
 
+    from sleepd.daemon.logs import configure_logging
     from sleepd.daemon.process import AlreadyRunning, run_daemon
 
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
-    )
+    configure_logging(verbose, base_level=logging.INFO, log_file=log_file)
     try:
         run_daemon(config)
     except AlreadyRunning as e:

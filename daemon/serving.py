@@ -111,6 +111,15 @@ class ChatService:
             recite=version is not None,
             notes=[h.passage.text for h in fresh],
         )
+        log.debug(
+            "chat in session %d (%s): version %s, %d recitation(s) kept, %d dropped, %d buffer note(s)",
+            session,
+            req.client or "cli",
+            version,
+            len(rec.recitations),
+            len(rec.dropped),
+            len(fresh),
+        )
         yield {
             "session": session,
             "version": version,

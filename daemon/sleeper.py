@@ -22,6 +22,8 @@ from typing import Any
 
 from sleepd.storage.config import Config
 
+from .logs import configure_logging
+
 log = logging.getLogger(__name__)
 
 
@@ -41,10 +43,10 @@ def _yield_to_chat() -> None:
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 
 
-def _sleep_child(config: Config, q: Any, stop: Any, parent: int) -> None:
+def _sleep_child(config: Config, q: Any, stop: Any, parent: int, verbose: bool) -> None:
     _die_with_parent()
     _yield_to_chat()
-    logging.basicConfig(level=logging.INFO, format="sleepd[sleep] %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose, base_level=logging.INFO, tag="sleep")
     from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
     from sleepd.storage import Store, open_engine
 
@@ -121,7 +123,9 @@ class SleepRunner:
         q = self._ctx.Queue()
         self._stop = self._ctx.Event()
         proc = self._ctx.Process(
-            target=_sleep_child, args=(self.config, q, self._stop, os.getpid()), name="sleepd-sleep"
+            target=_sleep_child,
+            args=(self.config, q, self._stop, os.getpid(), log.isEnabledFor(logging.DEBUG)),
+            name="sleepd-sleep",
         )
         try:
             proc.start()

@@ -198,6 +198,15 @@ class FolderWatcher:
                 if filt.wanted(rel):
                     outcome, reason, added = self.ingestor.ingest_file(path, watch.kind)
                     self.report.add(path, outcome, reason, added)
+                    log.debug(
+                        "ingested %s: %s, %d new passages%s",
+                        path,
+                        outcome.value,
+                        added,
+                        f" ({reason})" if reason else "",
+                    )
+                else:
+                    log.debug("ignored %s (excluded by the watch's patterns)", path)
             elif self.store.mark_deleted(path):
                 self.report.add(path, Outcome.DELETED)
         except Exception as e:  # the DB busy or the disk full: try again later, never die

@@ -160,7 +160,15 @@ class Ingestor:
             return Outcome.UNCHANGED, None, 0
 
         parsed = parse_bytes(data, Path(path).suffix, kind, path)
-        if not isinstance(parsed, Parsed):
+        if isinstance(parsed, Parsed):
+            log.debug(
+                "read %s as %s%s: %d unit(s)",
+                path,
+                parsed.kind,
+                f" ({parsed.format})" if parsed.format else "",
+                len(parsed.units),
+            )
+        else:
             # The content itself is unusable: what the file used to say is gone.
             self.store.sync_source(
                 path,

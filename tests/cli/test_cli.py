@@ -95,7 +95,9 @@ def test_memory_pin_prune_and_json_listing(store: Store, sleepd_home: Path) -> N
 
     _fake_versions(store, load_config().paths.data_dir, 5)
     assert "pinned" in sleepd("memory", "pin", "2").stdout
-    assert "would remove memory version(s) 1, 3" in sleepd("memory", "prune", "--keep", "1", "--dry-run").stdout
+    assert (
+        "would remove memory version(s) 1, 3" in sleepd("memory", "prune", "--keep", "1", "--dry-run").stdout
+    )
     assert len(json.loads(sleepd("memory", "list", "--json").stdout)) == 5
     assert "removed" in sleepd("memory", "prune", "--keep", "1").stdout
     rows = json.loads(sleepd("memory", "list", "--json").stdout)

@@ -23,12 +23,14 @@ def sleepd(*args: str, check: bool = True, timeout: float = 900) -> subprocess.C
 
 
 class RunningDaemon:
-    def __init__(self, config: Config, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Config, log: Path, env: dict[str, str] | None = None, verbose: bool = False
+    ) -> None:
         self.config = config
         self.log = log
         self._log = open(log, "ab")  # noqa: SIM115  (closed in stop())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sleepd.cli.main", "daemon"],
+            [sys.executable, "-m", "sleepd.cli.main", *(["-v"] if verbose else []), "daemon"],
             stdout=self._log,
             stderr=self._log,
             env={**os.environ, **(env or {})},

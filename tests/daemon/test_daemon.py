@@ -193,9 +193,10 @@ def test_sigterm_during_a_sleep_stops_it_cleanly(
     tiny_config: Config, sleepd_home: Path, tmp_path: Path
 ) -> None:
     store, cfg, daemon, child = _daemon_in_a_long_training(tiny_config, sleepd_home, tmp_path)
-    started = time.monotonic()
     assert daemon.stop(signal.SIGTERM) == 0, daemon.log.read_text()[-3000:]
-    assert time.monotonic() - started < 30  # the sleep stops at its next step, not at its end
+    log = daemon.log.read_text()
+    # it stopped itself at its next step (not killed by the daemon's fallback after 20 s)
+    assert "sleep stopped" in log and "did not stop" not in log, log[-3000:]
     assert not _alive(child)
     assert VersionStore(tiny_config.paths.data_dir).current() is None
     assert {p.status for p in store.passages()} == {"pending"}
