@@ -107,14 +107,29 @@ def _run_foreground(config, verbose: bool, log_file: Path | None) -> None:  # ty
     os._exit(0)
 
 
-def render_unit(exec_start: str, env: dict[str, str]) -> str:
+def render_unit(exec_start: str, env: dict[str, str], writable: list[Path]) -> str:
+    """The unit for this install: its python, its SLEEPD_HOME, the folders it may write (a leading
+    ``-`` lets systemd skip one that does not exist yet)."""
     from importlib.resources import files
 
     template = (files("sleepd.systemd") / UNIT_NAME).read_text()
     lines = "\n".join(f"Environment={k}={v}" for k, v in env.items())
-    return template.replace("@EXEC_START@", exec_start).replace(
-        "@ENVIRONMENT@\n", lines + "\n" if lines else ""
+    paths = " ".join(f"-{p}" for p in dict.fromkeys(str(p) for p in writable))
+    return (
+        template.replace("@EXEC_START@", exec_start)
+        .replace("@ENVIRONMENT@\n", lines + "\n" if lines else "")
+        .replace("@READ_WRITE_PATHS@", f"ReadWritePaths={paths}")
     )
+
+
+def _writable_paths(config) -> list[Path]:  # type: ignore[no-untyped-def]
+    """What the daemon writes: its data (database, memory versions, converted model), state (logs),
+    runtime (socket) folders, a configured model cache, and Hugging Face's cache for hub models."""
+    paths = [config.paths.data_dir, config.paths.state_dir, config.paths.runtime_dir]
+    if config.model.cache_dir:
+        paths.append(Path(config.model.cache_dir).expanduser())
+    hf_home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return [*paths, Path(hf_home)]
 
 
 def _unit_path() -> Path:
@@ -134,7 +149,8 @@ def service_install(
 ) -> None:
     """Write the user unit to ~/.config/systemd/user/ and reload systemd."""
     env = {"SLEEPD_HOME": os.environ["SLEEPD_HOME"]} if os.environ.get("SLEEPD_HOME") else {}
-    unit = render_unit(f"{sys.executable} -m sleepd.cli.main daemon", env)
+    config = load_config_only()
+    unit = render_unit(f"{sys.executable} -m sleepd.cli.main daemon", env, _writable_paths(config))
     path = _unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(unit)

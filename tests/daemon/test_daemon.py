@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -176,15 +177,39 @@ def test_service_install_writes_a_unit_systemd_accepts(
         "Restart=on-failure",
         "NoNewPrivileges=yes",
         "PYTHONUNBUFFERED=1",
+        "ProtectSystem=strict",
+        "ProtectHome=read-only",
+        "PrivateTmp=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "MemoryMax=",
+        "CPUWeight=",
+        "IOSchedulingClass=idle",
     ):
         assert line in text
-    assert "@" not in text.replace("@EXEC", "")  # no placeholder left
+    assert not re.search(r"@[A-Z_]+@", text)  # no placeholder left
+    home = Path(os.environ["SLEEPD_HOME"]).resolve()
+    writable = next(line for line in text.splitlines() if line.startswith("ReadWritePaths="))
+    assert all(f"-{home / d}" in writable for d in ("data", "state", "run"))
     assert "wrote" in proc.stdout
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed here; the unit was not verified")
     # system mode: --user needs a running user manager, which CI containers lack
     verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     assert verify.returncode == 0 and "sleepd.service" not in verify.stderr, verify.stderr
+    # the exposure score of the user unit, offline (no user manager needed, only a runtime dir)
+    runtime = tmp_path / "xdg-runtime"
+    runtime.mkdir(mode=0o700)
+    security = subprocess.run(
+        ["systemd-analyze", "--user", "security", "--offline=true", str(unit)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
+    score = re.search(r"Overall exposure level for sleepd.service: ([0-9.]+)", security.stdout)
+    if score is None:  # systemd older than 250 has no --offline
+        pytest.skip(f"systemd-analyze security --offline did not run: {security.stderr.strip()[-200:]}")
+    assert float(score.group(1)) <= 4.5, security.stdout[-3000:]
     sleepd("service", "uninstall")
     assert not unit.exists()
 
