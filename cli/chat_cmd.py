@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 import typer
@@ -12,21 +14,31 @@ from .client import NOT_RUNNING, DaemonClient, DaemonError, connect
 HELP = '[dim]/sleep  /status  /forget PATH  /exit   ("""  starts and ends a multi-line message)[/]'
 
 
+@dataclass(frozen=True)
+class ChatOptions:
+    system: str | None = None
+    closed_book: bool = False
+    sources: bool = False
+    model: str | None = None  # an id of `/v1/models` (the served version, sleepd-closed-book)
+    remember: bool | None = None  # None: the daemon's chat_into_memory setting
+
+
 class Conversation:
-    def __init__(
-        self, client: DaemonClient, session: int | None, system: str | None, closed_book: bool, sources: bool
-    ):
+    def __init__(self, client: DaemonClient, session: int | None, options: ChatOptions):
         self.client = client
         self.session = session
-        self.system = system
-        self.closed_book = closed_book
-        self.sources = sources
+        self.system = options.system
+        self.options = options
+        self.sources = options.sources
 
     def ask(self, message: str) -> None:
+        o = self.options
         body: dict[str, Any] = {
             "message": message,
-            "closed_book": self.closed_book,
+            "closed_book": o.closed_book,
             "session_id": self.session,
+            "model": o.model,
+            "remember": o.remember,
         }
         if self.system is not None and self.session is None:
             body["system"] = self.system
@@ -141,6 +153,13 @@ def chat(
     sources: Annotated[bool, typer.Option("--sources", help="Show what was recited or retrieved.")] = False,
     cont: Annotated[bool, typer.Option("--continue", "-c", help="Continue the last session.")] = False,
     session: Annotated[int | None, typer.Option("--session", help="Continue session ID.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="sleepd-closed-book, or the served sleepd-vN (`/v1/models`)."),
+    ] = None,
+    no_remember: Annotated[
+        bool, typer.Option("--no-remember", help="Do not keep what you say here for the next sleep.")
+    ] = False,
 ) -> None:
     """Chat with the model and its memory (through the daemon)."""
     config, store = load_context()
@@ -151,7 +170,8 @@ def chat(
         session = store.last_session()
     if session is not None and not store.session_exists(session):
         raise fail(f"no chat session {session}")
-    conv = Conversation(client, session, system, closed_book, sources)
+    options = ChatOptions(system, closed_book, sources, model, False if no_remember else None)
+    conv = Conversation(client, session, options)
     try:
         if question is not None:
             conv.ask(question)
@@ -178,3 +198,41 @@ def chat(
                 out.print("\n[dim](interrupted)[/]")
     except DaemonError as e:
         raise fail(str(e)) from None
+
+
+@app.command()
+def logs(
+    n: Annotated[int, typer.Option("-n", min=1, help="How many sessions (or last messages).")] = 20,
+    session: Annotated[int | None, typer.Option("--session", help="Show this session's messages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Stored conversations: the latest sessions, or one session's messages (`--session ID`)."""
+    _config, store = load_context()
+    if session is None:
+        rows = store.list_sessions(n)
+        if as_json:
+            print(json.dumps([asdict(r) for r in rows]))
+            return
+        if not rows:
+            out.print("no conversations yet (`sleepd chat`)")
+        for r in rows:
+            first = (r.first_message or "").replace("\n", " ")
+            first = first if len(first) <= 60 else first[:59] + "…"
+            who = f"  [dim]{r.title}[/]" if r.title else ""
+            out.print(
+                f"{r.id:>5}  {r.updated_at[:16].replace('T', ' ')}  {r.messages:>3} msgs  {first}{who}",
+                highlight=False,
+            )
+        return
+    if not store.session_exists(session):
+        raise fail(f"no chat session {session}")
+    messages = store.messages(session, limit=n)
+    if as_json:
+        print(json.dumps([asdict(m) for m in messages]))
+        return
+    for m in messages:
+        style = "bold" if m.role == "user" else ""
+        out.print(
+            f"[dim]{m.created_at[:19].replace('T', ' ')}[/] [{style or 'default'}]{m.role}:[/]", end=" "
+        )
+        out.print(m.content, highlight=False, markup=False, soft_wrap=True)

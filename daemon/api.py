@@ -22,7 +22,7 @@ from sleepd.storage import NewPassage
 from sleepd.storage.errors import VersionError
 
 from .core import Daemon
-from .openai_api import add_openai_routes, openai_error
+from .openai_api import CLOSED_BOOK_MODEL, add_openai_routes, model_ids, openai_error
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class ChatIn(BaseModel):
     system: str | None = None
     closed_book: bool = False
     remember: bool | None = None
+    model: str | None = Field(default=None, max_length=100)  # a /v1/models id, as `chat -m` sends it
 
 
 class WatchIn(BaseModel):
@@ -96,7 +97,13 @@ def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
     def chat(body: ChatIn) -> StreamingResponse:
         from .serving import ChatRequest
 
-        req = ChatRequest(**body.model_dump())
+        fields = body.model_dump(exclude={"model"})
+        if body.model is not None:
+            served = model_ids(daemon)
+            if body.model not in served:
+                raise HTTPException(404, f"no model {body.model!r} served; choose one of {', '.join(served)}")
+            fields["closed_book"] = fields["closed_book"] or body.model == CLOSED_BOOK_MODEL
+        req = ChatRequest(**fields)
         if (
             req.session_id is not None
             and not req.new_session

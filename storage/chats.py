@@ -16,6 +16,17 @@ NOTE_SOURCE_PREFIX = "sleepd-note://"
 class ChatMessage:
     role: str
     content: str
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    title: str | None  # "api: <client>" for API and MCP sessions, None for the CLI's
+    created_at: str
+    updated_at: str
+    messages: int
+    first_message: str | None  # the first thing the person said
 
 
 class ChatStore:
@@ -56,12 +67,27 @@ class ChatStore:
         with self.engine.connect() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(
                 text(
-                    "SELECT role, content FROM (SELECT id, role, content FROM chat_messages "
-                    "WHERE session_id = :s ORDER BY id DESC LIMIT :n) ORDER BY id"
+                    "SELECT role, content, created_at FROM (SELECT id, role, content, created_at "
+                    "FROM chat_messages WHERE session_id = :s ORDER BY id DESC LIMIT :n) ORDER BY id"
                 ),
                 {"s": session_id, "n": limit},
             ).all()
-        return [ChatMessage(r[0], r[1]) for r in rows]
+        return [ChatMessage(r[0], r[1], r[2]) for r in rows]
+
+    def list_sessions(self, limit: int = 20) -> list[SessionSummary]:
+        """The ``limit`` most recently active sessions, newest first (empty ones left out)."""
+        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(
+                text(
+                    "SELECT s.id, s.title, s.created_at, s.updated_at, count(m.id), "
+                    "(SELECT content FROM chat_messages WHERE session_id = s.id AND role = 'user' "
+                    " ORDER BY id LIMIT 1) "
+                    "FROM chat_sessions s JOIN chat_messages m ON m.session_id = s.id "
+                    "GROUP BY s.id ORDER BY s.updated_at DESC, s.id DESC LIMIT :n"
+                ),
+                {"n": limit},
+            ).all()
+        return [SessionSummary(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def add_exchange(
         self, session_id: int, user: str, assistant: str, remember: NewPassage | None = None
