@@ -22,10 +22,13 @@ from throwaway_daemon import throwaway_daemon
 HERE = Path(__file__).resolve().parent
 
 
-def burst(socket_path: Path, n: int) -> tuple[list[float], list[str]]:
-    """``n`` completions sent at once: (latencies of the ones that answered, errors)."""
+def burst(socket_path: Path, n: int) -> tuple[list[float], list[float], list[str]]:
+    """``n`` completions sent at once: (whole-answer latencies of the ones that answered, first-token
+    latencies of the streaming ones, errors)."""
     import httpx
     import openai
+
+    first_tokens: list[float] = []
 
     def one(i: int) -> float:
         http = httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), timeout=900)
@@ -38,7 +41,13 @@ def burst(socket_path: Path, n: int) -> tuple[list[float], list[str]]:
             stream=i % 2 == 0,  # half streaming, half not
         )
         if i % 2 == 0:
-            text = "".join(c.choices[0].delta.content or "" for c in done if c.choices)  # type: ignore[union-attr]
+            pieces = []
+            for c in done:  # type: ignore[union-attr]
+                if c.choices and c.choices[0].delta.content:
+                    if not pieces:
+                        first_tokens.append(time.perf_counter() - start)
+                    pieces.append(c.choices[0].delta.content)
+            text = "".join(pieces)
         else:
             text = done.choices[0].message.content or ""  # type: ignore[union-attr]
         assert text.strip(), "empty answer"
@@ -51,7 +60,7 @@ def burst(socket_path: Path, n: int) -> tuple[list[float], list[str]]:
                 latencies.append(future.result())
             except Exception as e:  # counted, not raised: the figure is how many fail
                 errors.append(f"{type(e).__name__}: {e}"[:200])
-    return latencies, errors
+    return latencies, first_tokens, errors
 
 
 def main() -> None:
@@ -60,24 +69,25 @@ def main() -> None:
     args = parser.parse_args()
     with throwaway_daemon("[sleep]\nepochs = 40\ngate_min_general_kept = 0.0\n") as t:
         sock = t.config.paths.socket_path
-        idle, idle_errors = burst(sock, args.clients)
+        idle, idle_first, idle_errors = burst(sock, args.clients)
         t.ingest_devset()
         t.sleep_until_training()
-        during, during_errors = burst(sock, args.clients)
+        during, during_first, during_errors = burst(sock, args.clients)
         still_training = t.client.get("/status")["sleep"]["running"]
 
-    def row(name: str, xs: list[float], errs: list[str]) -> str:
+    def row(name: str, xs: list[float], first: list[float], errs: list[str]) -> str:
         if not xs:
-            return f"| {name} | {len(errs)} | - | - |"
-        return f"| {name} | {len(errs)} | {statistics.median(xs):.1f} s | {p95(xs):.1f} s |"
+            return f"| {name} | {len(errs)} | - | - | - |"
+        ft = f"{statistics.median(first):.1f} s / {p95(first):.1f} s" if first else "-"
+        return f"| {name} | {len(errs)} | {statistics.median(xs):.1f} s | {p95(xs):.1f} s | {ft} |"
 
     lines = [
         f"{args.clients} concurrent chat completions (openai client, unix socket, bundled model, 32 tokens)",
         "",
-        "| when | errors | latency p50 | latency p95 |",
-        "|---|---|---|---|",
-        row("idle", idle, idle_errors),
-        row("while a sleep trains", during, during_errors),
+        "| when | errors | answer p50 | answer p95 | first token p50 / p95 (streaming) |",
+        "|---|---|---|---|---|",
+        row("idle", idle, idle_first, idle_errors),
+        row("while a sleep trains", during, during_first, during_errors),
         "",
         f"- p95 during the sleep / idle p95: {p95(during) / p95(idle):.2f}x"
         if idle and during

@@ -20,11 +20,18 @@ def test_chat_model_no_remember_and_logs(tiny_config: Config, tmp_path: Path) ->
         wrong = sleepd("chat", "-m", "gpt-4o", "Hi.", check=False)
         assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
         assert "no model 'gpt-4o' served; choose one of sleepd-base, sleepd-closed-book" in wrong.stderr
+
+        notes = tmp_path / "notes"
+        notes.mkdir()
+        (notes / "old.md").write_text("The old wifi password was kestrel-9.")
+        sleepd("ingest", str(notes))
+        forgot = sleepd("memory", "forget", str(notes / "old.md")).stdout
+        assert "1 passages dropped (through the running daemon)" in forgot
     finally:
         assert d.stop() == 0
 
     store = Store(open_engine(tiny_config))
-    told = [p.text for p in store.passages(status="pending")]
+    told = [p.text for p in store.passages(status="pending")]  # old.md was forgotten
     assert told == ["My bike is the red one."]  # the --no-remember message was not kept
 
     sessions = json.loads(sleepd("logs", "--json").stdout)
