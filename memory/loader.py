@@ -28,8 +28,9 @@ def save_adapter(model: Any, out_dir: Path) -> None:
     """``model.save_pretrained`` with the adapter's float tensors stored as fp16.
 
     fp16 keeps 11 significant bits, bf16 only 8; LoRA weights are small (|w| well within fp16's
-    normal range), and measured on a trained adapter the rounding moves no greedy answer
-    (tests/memory/test_versions.py, bench/results/retention.md).
+    normal range). On an adapter with random (not zero-initialised) B matrices the rounding moves
+    no greedy answer and no logit by 1e-2 (tests/memory/test_versions.py); peft casts the weights
+    back to fp32 on load, so the next sleep trains in fp32 as before.
     """
     from safetensors.torch import load_file, save_file
 
