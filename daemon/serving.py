@@ -112,18 +112,19 @@ class ChatService:
             notes=[h.passage.text for h in fresh],
         )
         log.debug(
-            "chat in session %d (%s): version %s, %d recitation(s) kept, %d dropped, %d buffer note(s)",
+            "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",
             session,
             req.client or "cli",
             version,
             len(rec.recitations),
+            len(rec.read),
             len(rec.dropped),
             len(fresh),
         )
         yield {
             "session": session,
             "version": version,
-            "sources": [{"kind": "recited", "text": t} for _q, t in rec.recitations]
+            "sources": [{"kind": "recited", "text": t} for t in rec.read]
             + [
                 {
                     "kind": "buffer",
