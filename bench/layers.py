@@ -1,4 +1,5 @@
-"""Layer selection: recall and forgetting of Fisher-chosen vs all vs the last k layers.
+"""Layer selection: recall and forgetting of Fisher-chosen vs all vs the last k layers (with the
+buffer and default-chat rows of the same runs).
 
 For each policy, `sleepd eval` on a set in 2 batches with a sleep after each: recall after
 both sleeps, batch 1's recall right after its own sleep and after the second (forgetting), and
@@ -38,9 +39,10 @@ def main() -> None:
     questions = load_questions(bench_set / "questions.json")
     policies = {"all": (1.0, "last"), "fisher": (args.share, "fisher"), "last": (args.share, "last")}
     table = [
-        f"| layers trained | ceiling | recall after {args.batches} sleeps | batch 1 after its sleep "
-        f"| batch 1 after sleep {args.batches} | general kept | tokens/s |",
-        "|---|---|---|---|---|---|---|",
+        f"| layers trained | ceiling | buffer | recall after {args.batches} sleeps | default chat "
+        f"| batch 1 after its sleep | batch 1 after sleep {args.batches} | general kept | tokens/s "
+        "| s per 1k new tokens |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     results = {}
     for name in args.policies.split(","):
@@ -62,8 +64,9 @@ def main() -> None:
         label = "all" if share >= 1 else f"{name}, {share:.0%} of the layers"
         b1, b1_later = r["retention"][0][0], r["retention"][0][-1]
         table.append(
-            f"| {label} | {r['ceiling']:.0%} | {r['after']:.0%} | {b1:.0%} | {b1_later:.0%} "
-            f"| {r['general_kept'] or 0:.0%} | {r['train_tokens_per_s']:.0f} |"
+            f"| {label} | {r['ceiling']:.0%} | {r['buffer']:.0%} | {r['after']:.0%} | {r['chat']:.0%} "
+            f"| {b1:.0%} | {b1_later:.0%} | {r['general_kept'] or 0:.0%} | {r['train_tokens_per_s']:.0f} "
+            f"| {r['sleep_seconds_per_1k_new_tokens']:.0f} |"
         )
         print("\n".join(table), flush=True)
     out = HERE / "results"

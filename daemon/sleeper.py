@@ -91,6 +91,7 @@ class SleepRunner:
         self._lock = threading.Lock()
         self._proc: Any = None
         self._stop: Any = None
+        self._follower: threading.Thread | None = None
         self.progress: dict[str, Any] = {}
         self.last: dict[str, Any] | None = None  # outcome of the last sleep
         self.started_at: float | None = None
@@ -113,9 +114,11 @@ class SleepRunner:
         started = threading.Event()
         # The child is started from the thread that follows it: PR_SET_PDEATHSIG fires when the
         # *thread* that forked it ends, and a request handler's worker thread ends at any time.
-        threading.Thread(
+        follower = threading.Thread(
             target=self._launch_and_follow, args=(started,), name="sleep-follow", daemon=True
-        ).start()
+        )
+        self._follower = follower
+        follower.start()
         started.wait(60)
         return True
 
@@ -183,6 +186,11 @@ class SleepRunner:
             log.warning("sleep did not stop in %.0f s; killing it (its passages stay pending)", timeout)
             proc.kill()
             proc.join(5)
+        # The follower records (and logs) how the sleep ended; a daemon shutting down right after
+        # would otherwise exit before it does, leaving no outcome in the journal.
+        follower = self._follower
+        if follower is not None and follower is not threading.current_thread():
+            follower.join(5)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
