@@ -79,6 +79,7 @@ def main() -> None:
         f"per 1k new tokens; sleeps {', '.join(f'{t:.0f} s' for t in result['sleep_seconds'])}",
         f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s",
         f"- passages left pending (nothing to train on): {result['held_passages']}",
+        *(f"- sleep {r['sleep']} rejected by the gate: {r['reason']}" for r in result["rejected_sleeps"]),
         f"- retention (row: batch, column: after sleep j): {_matrix(result['retention'])}",
     ]
     if result.get("forget"):

@@ -389,6 +389,8 @@ def eval_(
     out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
     out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
     out.print(f"train tokens  {result['train_tokens_per_new_token']:.1f} per new token")
+    for r in result["rejected_sleeps"]:
+        out.print(f"[yellow]sleep {r['sleep']} rejected by the gate:[/] {r['reason']}")
     if result.get("forget"):
         f = result["forget"]
         out.print(

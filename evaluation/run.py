@@ -112,7 +112,7 @@ def run_eval(
     from sleepd.ingest.ingestor import make_ingestor
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.model import load_model
-    from sleepd.memory.sleep import run_sleep
+    from sleepd.memory.sleep import GateRejected, run_sleep
 
     docs = docs.resolve()
     root = Path(tempfile.mkdtemp(prefix="sleepd-eval-"))
@@ -136,6 +136,7 @@ def run_eval(
 
     retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
     sleep_seconds, tokens, train_seconds, new_tokens, held = [], 0, 0.0, 0, 0
+    rejected: list[dict[str, Any]] = []
     lm = base
     for j, group in enumerate(groups):
         for f in group:
@@ -143,11 +144,17 @@ def run_eval(
         new_tokens += sum(p.token_count for p in store.passages(status="pending"))
         log(f"sleep {j + 1}/{batches} ...")
         t0 = time.perf_counter()
-        result = run_sleep(config, store)
-        sleep_seconds.append(time.perf_counter() - t0)
-        tokens += result.train_tokens
-        train_seconds += result.train_seconds
-        held += result.held_passages
+        try:
+            result = run_sleep(config, store)
+        except GateRejected as e:  # as in the daemon: the previous version keeps serving
+            sleep_seconds.append(time.perf_counter() - t0)
+            rejected.append({"sleep": j + 1, "reason": str(e)})
+            log(f"  sleep {j + 1} rejected by the gate: {e}")
+        else:
+            sleep_seconds.append(time.perf_counter() - t0)
+            tokens += result.train_tokens
+            train_seconds += result.train_seconds
+            held += result.held_passages
         lm, _v = load_with_memory(config)
         last_hits: list[bool] = []
         for i in range(j + 1):
@@ -189,6 +196,7 @@ def run_eval(
         "train_tokens_per_new_token": tokens / max(1, new_tokens),
         "new_tokens": new_tokens,
         "held_passages": held,
+        "rejected_sleeps": rejected,  # their training tokens are not in the cost figures
         "train_tokens_per_s": tokens / train_seconds if train_seconds else 0.0,
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
