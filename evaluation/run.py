@@ -147,14 +147,14 @@ def run_eval(
         try:
             result = run_sleep(config, store)
         except GateRejected as e:  # as in the daemon: the previous version keeps serving
-            sleep_seconds.append(time.perf_counter() - t0)
             rejected.append({"sleep": j + 1, "reason": str(e)})
             log(f"  sleep {j + 1} rejected by the gate: {e}")
         else:
-            sleep_seconds.append(time.perf_counter() - t0)
             tokens += result.train_tokens
             train_seconds += result.train_seconds
             held += result.held_passages
+        finally:
+            sleep_seconds.append(time.perf_counter() - t0)
         lm, _v = load_with_memory(config)
         last_hits: list[bool] = []
         for i in range(j + 1):
