@@ -77,7 +77,8 @@ def main() -> None:
         f"- cost: {result['train_tokens_per_new_token']:.1f} training tokens per new token "
         f"({result['new_tokens']} new tokens); {result['sleep_seconds_per_1k_new_tokens']:.0f} s of sleep "
         f"per 1k new tokens; sleeps {', '.join(f'{t:.0f} s' for t in result['sleep_seconds'])}",
-        f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s",
+        f"- train speed: {result['train_tokens_per_s']:.0f} tokens/s"
+        f" in {result['precision']['dtype']} ({result['precision']['reason']})",
         f"- passages left pending (nothing to train on): {result['held_passages']}",
         *(f"- sleep {r['sleep']} rejected by the gate: {r['reason']}" for r in result["rejected_sleeps"]),
         f"- retention (row: batch, column: after sleep j): {_matrix(result['retention'])}",

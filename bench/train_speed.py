@@ -2,32 +2,56 @@
 
 The baseline is LoRA as a plain fine-tuning loop runs it: fp32, every layer trained, examples in
 shuffled batches of 8 padded to the longest (attention mask, pad labels ignored). sleepd's variants
-train the same examples in length-grouped batches (little padding), under bf16 autocast, on all
-layers or on the top layers only (backward then stops at the lowest trained layer). Speed = real
-(non-pad) tokens per second of training.
+train the same examples in length-grouped batches (little padding), in fp32 and in bf16 (autocast,
+frozen weights in bf16), on all layers or on the top layers only (backward then stops at the lowest
+trained layer, and from the second epoch on the frozen layers' output is cached). The last row is
+the sleep as configured, in the number format ``sleep.dtype = "auto"`` picks on this machine
+(memory/precision.py). Speed = real (non-pad) tokens per second of training.
 
-Usage: .venv/bin/python bench/train_speed.py [--examples 96]
+Usage: .venv/bin/python bench/train_speed.py [--examples 48] [--docs DIR]
 Also called by bench/memory.py, so the memory table carries the speed ratio of the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sleepd.memory.precision import Precision
 
 HERE = Path(__file__).resolve().parent
-DOCS = HERE.parent.parent / "shared" / "bench" / "devset" / "docs"
+DEVSET = Path("bench") / "devset" / "docs"
 
 
-def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: ignore[no-untyped-def]
+def find_devset(explicit: str | None = None) -> Path:
+    """The devset's docs: --docs, else $SLEEPD_SHARED/bench/devset/docs, else a shared/ beside the
+    checkout or beside (or above) the working directory. Exits with one line if none has files."""
+    if explicit:
+        candidates = [Path(explicit)]
+    else:
+        roots = [Path(os.environ["SLEEPD_SHARED"])] if os.environ.get("SLEEPD_SHARED") else []
+        roots += [HERE.parent.parent / "shared", Path.cwd() / "shared", Path.cwd().parent / "shared"]
+        candidates = [r / DEVSET for r in roots]
+    for docs in candidates:
+        if docs.is_dir() and any(p.is_file() for p in docs.rglob("*")):
+            return docs.resolve()
+    tried = ", ".join(str(c) for c in candidates)
+    raise SystemExit(f"train_speed: no devset notes in {tried}; pass --docs DIR or set SLEEPD_SHARED")
+
+
+def devset_examples(tokenizer, n: int, docs: Path | None = None) -> list:  # type: ignore[no-untyped-def]
     """The first ``n`` (shuffled) recitation examples sleepd makes from the devset's notes."""
     from sleepd.ingest.parsers import Parsed, parse_bytes
     from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
     from sleepd.memory.facts import WordSignal
 
+    docs = docs or find_devset()
     passages = []
     for i, path in enumerate(sorted(p for p in docs.rglob("*") if p.is_file())):
         parsed = parse_bytes(path.read_bytes(), path.suffix)
@@ -35,6 +59,8 @@ def devset_examples(tokenizer, n: int, docs: Path = DOCS) -> list:  # type: igno
             for j, unit in enumerate(parsed.units):
                 passages.append(PassageInput(i * 1000 + j, unit.text, str(path), unit.role))
     examples = [tokenize_example(tokenizer, e) for e in build_examples(passages, WordSignal(tokenizer))]
+    if not examples:
+        raise SystemExit(f"train_speed: the notes in {docs} gave no training examples")
     random.Random(0).shuffle(examples)
     return examples[:n]
 
@@ -71,30 +97,56 @@ def configured_layers(model, examples: list, config) -> list[int]:  # type: igno
     return choose_layers(score_layers(model, examples[: config.sleep.fisher_examples], n_layers), k)
 
 
-def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def machine_line(config) -> tuple[str, Precision]:  # type: ignore[no-untyped-def]
+    """What this CPU offers for bf16 and what the auto choice makes of it (the probe runs here)."""
+    from sleepd.memory.precision import cpu_flags, cpu_name, native_bf16_flags, probe_matmul, resolve
+
+    native = native_bf16_flags(cpu_flags()) or ["none"]
+    probe = probe_matmul("train")
+    chosen = resolve(config.sleep.dtype, "train", None)  # not cached: measured in this run
+    line = (
+        f"CPU: {cpu_name()}; native bf16 flags: {', '.join(native)}; matmul probe: fp32"
+        f" {probe.fp32_gflops:.0f} GFLOP/s, bf16 {probe.bf16_gflops:.0f} GFLOP/s ({probe.speedup:.2f}x);"
+        f" sleep.dtype = {config.sleep.dtype!r} trains in {chosen.dtype}: {chosen.reason}"
+    )
+    return line, chosen
+
+
+def measure(  # type: ignore[no-untyped-def]
+    config, n_examples: int = 48, top_k: int = 10, log=print, docs: Path | None = None
+) -> dict[str, float]:
     """tokens/s of each variant; keys name them, the first is the baseline, the last is sleepd as
-    configured. Same examples for every variant."""
+    configured (in the format the auto choice picks). Same examples for every variant."""
     from sleepd.memory.layers import set_trainable_layers
     from sleepd.memory.model import load_model
     from sleepd.memory.train import TrainConfig, add_lora, train_lora
 
+    line, chosen = machine_line(config)
+    log(line)
     rates: dict[str, float] = {}
     lm = load_model(config)
     n_layers = lm.model.config.num_hidden_layers
-    examples = devset_examples(lm.tokenizer, n_examples)
+    examples = devset_examples(lm.tokenizer, n_examples, docs)
     model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
     rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)
-    chosen = configured_layers(model, examples, config)
-    k = len(chosen) if len(chosen) < n_layers else 0
+    chosen_layers = configured_layers(model, examples, config)
+    k = len(chosen_layers) if len(chosen_layers) < n_layers else 0
+    top = range(n_layers - top_k, n_layers)
     variants = [
         ("fp32, all layers, length-grouped batches", False, range(n_layers)),
-        ("sleepd: bf16, all layers, length-grouped batches", True, range(n_layers)),
-        (f"sleepd: bf16, last {top_k} layers, length-grouped", True, range(n_layers - top_k, n_layers)),
+        ("bf16, all layers, length-grouped batches", True, range(n_layers)),
+        (f"fp32, last {top_k} layers (frozen-prefix cache), length-grouped", False, top),
+        (f"bf16, last {top_k} layers (frozen-prefix cache), length-grouped", True, top),
         (
-            f"sleepd as configured: bf16, {f'{config.sleep.layer_choice} {k}' if k else 'all'} layers"
-            f" (from layer {min(chosen)}), rank {config.sleep.lora_rank}",
-            config.sleep.bf16,
-            chosen,
+            f"configured: {f'{config.sleep.layer_choice} {k}' if k else 'all'} layers"
+            f" (from layer {min(chosen_layers)}), rank {config.sleep.lora_rank}, fp32",
+            False,
+            chosen_layers,
+        ),
+        (
+            f"configured, as the default sleep runs it ({chosen.dtype}, {config.sleep.dtype})",
+            chosen.bf16,
+            chosen_layers,
         ),
     ]
     for name, bf16, layers in variants:
@@ -113,13 +165,16 @@ def measure(config, n_examples: int = 48, top_k: int = 10, log=print) -> dict[st
         rates[name] = train_lora(model, examples, cfg).tokens_per_s
     base = next(iter(rates.values()))
     for name, rate in rates.items():
-        log(f"{name:<62} {rate:6.0f} tokens/s  {rate / base:.2f}x")
+        log(f"{name:<72} {rate:6.0f} tokens/s  {rate / base:.2f}x")
+    names = list(rates)
+    log(f"default sleep against fp32 on the same layers: {rates[names[-1]] / rates[names[-2]]:.2f}x")
     return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", type=int, default=48)
+    parser.add_argument("--docs", help="the devset's docs/ folder (default: found from shared/)")
     parser.add_argument("--share", type=float, default=0.0, help="sleep.layer_share; 0: the config's")
     parser.add_argument("--choice", default="", help="sleep.layer_choice to measure (fisher, last)")
     args = parser.parse_args()
@@ -133,7 +188,8 @@ def main() -> None:
         layer_share=args.share or config.sleep.layer_share,
         layer_choice=args.choice or config.sleep.layer_choice,
     )
-    measure(dataclasses.replace(config, sleep=sleep), args.examples)
+    docs = find_devset(args.docs)
+    measure(dataclasses.replace(config, sleep=sleep), args.examples, docs=docs)
     print("(same examples for each variant; ratio against the plain fp32 baseline)", file=sys.stderr)
 
 

@@ -16,6 +16,7 @@ def status(
 ) -> None:
     """Paths, model, counts of sources and passages, memory version."""
     from sleepd.memory.model import ModelNotFoundError, resolve_model_source
+    from sleepd.memory.precision import known_choices
     from sleepd.memory.versions import VersionStore
 
     config, store = load_context()
@@ -31,6 +32,8 @@ def status(
             "socket": str(config.paths.socket_path),
         },
         "model": model,
+        # from the probe cached on this machine (no torch here); the daemon's own view replaces it
+        "precision": known_choices(config.model.dtype, config.sleep.dtype, config.paths.state_dir),
         # what `current` points at (what the daemon serves at start), not the newest ever written:
         # an offline rollback moves the pointer only
         "memory_version": VersionStore(config.paths.data_dir).current(),
@@ -42,6 +45,7 @@ def status(
     if client is not None:
         live = client.get("/status")
         info["daemon"] = {k: live[k] for k in ("daemon", "served_version", "swapped_at", "sleep", "watcher")}
+        info["precision"] = live.get("precision") or info["precision"]
     else:
         info["daemon"] = None
     if as_json:
@@ -50,6 +54,8 @@ def status(
     for name, value in info["paths"].items():
         out.print(f"[bold]{name:>9}[/] {value}", highlight=False)
     out.print(f"[bold]{'model':>9}[/] {info['model']}", highlight=False)
+    for use, p in info["precision"].items():
+        out.print(f"[bold]{use:>9}[/] in {p['dtype']}: {p['reason']}", highlight=False)
     version = info["memory_version"]
     out.print(f"[bold]{'memory':>9}[/] " + (f"version {version}" if version else "base model only"))
     for kind in ("sources", "passages"):

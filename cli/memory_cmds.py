@@ -387,6 +387,8 @@ def eval_(
     if result["general_kept"] is not None:
         out.print(f"general kept  {result['general_kept']:.2f} of {result['general_base_correct']}")
     out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
+    precision = result["precision"]
+    out.print(f"precision     {precision['dtype']} ({precision['reason']})", highlight=False)
     out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
     out.print(f"train tokens  {result['train_tokens_per_new_token']:.1f} per new token")
     for r in result["rejected_sleeps"]:

@@ -34,17 +34,33 @@ class Daemon:
         self.scheduler: Any = None
         self.started_at = time.time()
         self.state = "starting"
+        self.precision: dict[str, Any] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
         self.state = "loading model"
         self.chat.load()
+        self.precision = self._precision()
         self.ingestor = make_ingestor(self.store, self.config)
         self.watcher = FolderWatcher(self.store, self.ingestor, self.config.watch.debounce_s)
         self.watcher.start()
         self.scheduler = self._start_scheduler()
         self.state = "serving"
+
+    def _precision(self) -> dict[str, Any]:
+        """Each use's number format and why; the training probe runs here once, so the sleep child
+        finds it cached."""
+        from sleepd.memory.loader import serving_precision
+        from sleepd.memory.precision import resolve
+
+        chosen = {
+            "serve": serving_precision(self.config),
+            "sleep": resolve(self.config.sleep.dtype, "train", self.config.paths.state_dir),
+        }
+        for use, p in chosen.items():
+            log.info("%s in %s: %s", use, p.dtype, p.reason)
+        return {use: p.as_dict() for use, p in chosen.items()}
 
     def stop(self) -> None:
         self.state = "stopping"
@@ -120,6 +136,7 @@ class Daemon:
                 "uptime_s": round(time.time() - self.started_at, 1),
             },
             "served_version": self.chat.version,
+            "precision": self.precision,
             "swapped_at": self.chat.swapped_at,
             "sleep": {
                 **self.sleeper.snapshot(),

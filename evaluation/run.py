@@ -48,15 +48,15 @@ def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: 
     """Baseline: LoRA on the raw note text (10 epochs), then plain closed-book answers."""
     from sleepd.memory.dataset import Example, Tokenized, tokenize_example
     from sleepd.memory.model import load_model
+    from sleepd.memory.precision import resolve
     from sleepd.memory.train import TrainConfig, add_lora, train_lora
 
+    bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
     lm = load_model(config)
     texts = [source_text(docs, str(f.relative_to(docs))) for f in files]
     items: list[Tokenized] = [tokenize_example(lm.tokenizer, Example("", t, None, "raw")) for t in texts if t]
     model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
-    train_lora(
-        model, items, TrainConfig(epochs=10, learning_rate=config.sleep.learning_rate, bf16=config.sleep.bf16)
-    )
+    train_lora(model, items, TrainConfig(epochs=10, learning_rate=config.sleep.learning_rate, bf16=bf16))
     lm.model = model
     return share(closed_book(lm, questions, recite=False))
 
@@ -112,6 +112,7 @@ def run_eval(
     from sleepd.ingest.ingestor import make_ingestor
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.model import load_model
+    from sleepd.memory.precision import resolve as resolve_precision
     from sleepd.memory.sleep import GateRejected, run_sleep
 
     docs = docs.resolve()
@@ -124,6 +125,9 @@ def run_eval(
     batch_of = {str(f.relative_to(docs)): i for i, g in enumerate(groups) for f in g}
     by_batch = [[q for q in questions if batch_of.get(q.source) == i] for i in range(batches)]
 
+    # what every sleep of this run trains in (the probe is cached in the throwaway state dir)
+    precision = resolve_precision(config.sleep.dtype, "train", config.paths.state_dir)
+    log(f"training in {precision.dtype}: {precision.reason}")
     base = load_model(config)
     log("ceiling ...")
     ceiling_hits = ceiling(base, questions, docs)
@@ -198,6 +202,7 @@ def run_eval(
         "held_passages": held,
         "rejected_sleeps": rejected,  # their training tokens are not in the cost figures
         "train_tokens_per_s": tokens / train_seconds if train_seconds else 0.0,
+        "precision": precision.as_dict(),
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
     }

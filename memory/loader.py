@@ -10,6 +10,7 @@ from typing import Any
 from sleepd.storage.config import Config
 
 from .model import LoadedModel, load_model
+from .precision import Precision, resolve
 from .versions import VersionStore
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,17 @@ def save_adapter(model: Any, out_dir: Path) -> None:
         save_file(half, str(weights), metadata={"format": "pt"})
 
 
+def serving_precision(config: Config) -> Precision:
+    """The number format chat decodes in (``model.dtype``; probed on decoding's shape)."""
+    return resolve(config.model.dtype, "serve", config.paths.state_dir)
+
+
 def load_with_memory(config: Config, version: int | None = None) -> tuple[LoadedModel, int | None]:
-    """Base model plus memory ``version`` (default: current); returns the version used."""
-    lm = load_model(config)
+    """Base model plus memory ``version`` (default: current), in the serving number format;
+    returns the version used."""
+    import torch
+
+    lm = load_model(config, dtype=torch.bfloat16 if serving_precision(config).bf16 else torch.float32)
     versions = VersionStore(config.paths.data_dir)
     version = versions.current() if version is None else version
     if version is None:

@@ -16,6 +16,7 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
     layers = meta.get("layers") or []
     scores = meta.get("layer_scores") or []
     tps = meta["train_tokens"] / meta["train_seconds"] if meta.get("train_seconds") else 0.0
+    precision = meta.get("precision") or {}
     lines = [
         f"# Memory version {version}",
         "",
@@ -27,6 +28,7 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
         f"{_num(meta.get('seconds_per_1k_new_tokens'))} s per 1k new tokens",
         f"- training examples: {meta.get('examples')} (rehearsal: {meta.get('dream_examples', 0)}); "
         f"{meta.get('train_tokens', 0)} tokens in {meta.get('train_seconds', 0):.0f} s ({tps:.0f} tokens/s)",
+        f"- number format: {precision.get('dtype', '-')} ({precision.get('reason', 'not recorded')})",
         f"- loss: first {losses[0]:.3f}, last {losses[-1]:.3f} over {len(losses)} steps"
         if losses
         else "- loss: -",

@@ -28,6 +28,7 @@ from .gate import recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
 from .loader import attach_adapter, save_adapter
 from .model import LoadedModel, load_model
+from .precision import resolve as resolve_precision
 from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
@@ -160,12 +161,14 @@ def run_sleep(
     report("data", 1, 1, {"examples": len(tokenized)})
 
     parent = versions.current()
+    precision = resolve_precision(cfg.dtype, "train", config.paths.state_dir)
+    log.info("sleep: training in %s (%s)", precision.dtype, precision.reason)
     train_cfg = TrainConfig(
         rank=cfg.lora_rank,
         alpha=cfg.lora_rank,
         learning_rate=cfg.learning_rate,
         epochs=cfg.epochs,
-        bf16=cfg.bf16,
+        bf16=precision.bf16,
     )
     if parent is not None:
         model = attach_adapter(lm, versions.path_of(parent), trainable=True).model
@@ -240,6 +243,7 @@ def run_sleep(
         "losses": stats.losses,
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
+        "precision": precision.as_dict(),
         "probe_before": probe_before,
         "replay_probe_before": replay_before,
         "gate": {
@@ -251,7 +255,7 @@ def run_sleep(
             "rank": cfg.lora_rank,
             "lr": cfg.learning_rate,
             "epochs": cfg.epochs,
-            "bf16": cfg.bf16,
+            "dtype": cfg.dtype,
             "layer_share": cfg.layer_share,
             "layer_choice": cfg.layer_choice,
             "queries": [cfg.keyword_queries, cfg.cloze_queries],

@@ -1,10 +1,11 @@
-"""LoRA training on the chosen layers, on CPU: length-grouped batches, bf16 autocast, AdamW, progress.
+"""LoRA training on the chosen layers, on CPU: length-grouped batches, bf16 autocast where the CPU runs
+bf16 natively (memory/precision.py), AdamW, progress.
 
 Only the layers in ``layers`` get LoRA weights (peft ``layers_to_transform``); autograd then stops
 at the lowest of them, so choosing upper layers also shortens every backward pass. Two more levers:
-the frozen weights are held in bf16 while training (autocast would re-cast each fp32 weight on every
-forward and backward), and the LM head runs only on the answer positions (prompt and padding have
-no labels, and the [B, T, vocab] logits are the largest tensor of a step).
+in bf16 mode the frozen weights are held in bf16 while training (autocast would re-cast each fp32
+weight on every forward and backward), and the LM head runs only on the answer positions (prompt and
+padding have no labels, and the [B, T, vocab] logits are the largest tensor of a step).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class TrainConfig:
     epochs: int = 8
     batch_tokens: int = 2048  # padded tokens per optimizer step (upper bound, see train_lora)
     min_steps_per_epoch: int = 8
-    bf16: bool = True
+    bf16: bool = False  # callers pass memory.precision's choice: bf16 is slow where it is emulated
     seed: int = 0
     warmup_steps: int = 4
     cache_frozen: bool = True  # training top layers only: cache what the frozen ones output

@@ -69,6 +69,14 @@ class Paths:
             os.chmod(d, 0o700)
 
 
+DTYPES = ("auto", "bf16", "fp32")
+
+
+def _check_dtype(key: str, value: str) -> None:
+    if value not in DTYPES:
+        raise ConfigError(f"{key} must be one of {', '.join(DTYPES)}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     db_name: str = "sleepd.db"
@@ -85,6 +93,10 @@ class ModelConfig:
     temperature: float = 0.0  # 0 = greedy: small models answer facts best without sampling
     repetition_penalty: float = 1.1
     system_prompt: str = ""
+    dtype: str = "auto"  # serving's number format, chosen like sleep.dtype (for decoding's shape)
+
+    def __post_init__(self) -> None:
+        _check_dtype("model.dtype", self.dtype)
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,9 @@ class SleepConfig:
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
-    bf16: bool = True  # bf16 autocast for training (CPUs with avx512_bf16 / AMX run it fast)
+    # Number format of training: "auto" = bf16 only where the hardware runs it natively and a probe
+    # measured it faster (see memory/precision.py), else fp32; "bf16" / "fp32" force one.
+    dtype: str = "auto"
     keep_versions: int = 5  # memory versions kept besides the current one and pinned ones
 
     def __post_init__(self) -> None:
@@ -142,6 +156,7 @@ class SleepConfig:
             raise ConfigError(f"sleep.layer_choice must be 'fisher' or 'last', got {self.layer_choice!r}")
         if not 0.0 < self.layer_share <= 1.0:
             raise ConfigError(f"sleep.layer_share must be in (0, 1], got {self.layer_share}")
+        _check_dtype("sleep.dtype", self.dtype)
         if self.keep_versions < 0:
             raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
 
@@ -194,6 +209,9 @@ def _build_section(name: str, cls: type, raw: Any) -> Any:
 
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table")
+    if name == "sleep" and "bf16" in raw and "dtype" not in raw and isinstance(raw["bf16"], bool):
+        # the setting before sleep.dtype: bf16 = true/false forced the format
+        raw = {**{k: v for k, v in raw.items() if k != "bf16"}, "dtype": "bf16" if raw["bf16"] else "fp32"}
     known = {f.name for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in known:

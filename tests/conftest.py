@@ -94,7 +94,7 @@ def write_tiny_config(home: Path, model_dir: Path) -> Config:
     """Point ``home``'s config at the tiny model, with short sleeps; returns the config."""
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "config.toml").write_text(
-        f'[model]\nname_or_path = "{model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\nbf16 = false\n'
+        f'[model]\nname_or_path = "{model_dir}"\n[sleep]\nepochs = 2\nlora_rank = 4\ndtype = "fp32"\n'
     )
     return fresh_config()
 
