@@ -42,7 +42,7 @@ def through_socket(client, prompt: str) -> tuple[float, float, str]:  # type: ig
 
 
 def in_process(lm, gen, prompt: str) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
-    from sleepd.memory.generate import stream_generate
+    from sleepd.memory.serving.generate import stream_generate
 
     start = time.perf_counter()
     first, parts = None, []
@@ -59,8 +59,8 @@ def main() -> None:
 
     from throwaway_daemon import throwaway_daemon
 
-    from sleepd.memory.generate import GenerationConfig
     from sleepd.memory.model import load_model
+    from sleepd.memory.serving.generate import GenerationConfig
 
     # a long sleep, to chat during it
     with throwaway_daemon("max_new_tokens = 64\n[sleep]\nepochs = 40\ngate_min_general_kept = 0.0\n") as t:

@@ -40,12 +40,13 @@ def main() -> None:
 
     from sleepd.daemon.watch import FolderWatcher
     from sleepd.ingest.ingestor import Outcome, make_ingestor
+    from sleepd.memory.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
 
     config = load_config()
     config.paths.ensure()
     store = Store(open_engine(config))
-    ingestor = make_ingestor(store, config)
+    ingestor = make_ingestor(store, config, load_token_counter(config))
 
     corpus = tmp / "corpus"
     for i in range(args.files):

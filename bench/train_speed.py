@@ -48,8 +48,8 @@ def find_devset(explicit: str | None = None) -> Path:
 def devset_examples(tokenizer, n: int, docs: Path | None = None) -> list:  # type: ignore[no-untyped-def]
     """The first ``n`` (shuffled) recitation examples sleepd makes from the devset's notes."""
     from sleepd.ingest.parsers import Parsed, parse_bytes
-    from sleepd.memory.dataset import PassageInput, build_examples, tokenize_example
     from sleepd.memory.facts import WordSignal
+    from sleepd.memory.sleeping.dataset import PassageInput, build_examples, tokenize_example
 
     docs = docs or find_devset()
     passages = []
@@ -69,7 +69,7 @@ def padded_fp32_rate(model, examples: list, batch: int = 8, epochs: int = 2) -> 
     """Plain LoRA loop: fp32, padded batches. Returns real tokens per second."""
     import torch
 
-    from sleepd.memory.train import collate
+    from sleepd.memory.sleeping.train import collate
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-3)
@@ -86,7 +86,7 @@ def padded_fp32_rate(model, examples: list, batch: int = 8, epochs: int = 2) -> 
 
 def configured_layers(model, examples: list, config) -> list[int]:  # type: ignore[no-untyped-def]
     """The layers a sleep with ``config`` would train on these examples."""
-    from sleepd.memory.layers import choose_layers, score_layers
+    from sleepd.memory.sleeping.layers import choose_layers, score_layers
 
     n_layers = model.config.num_hidden_layers
     k = config.sleep.layers_of(n_layers)
@@ -117,9 +117,9 @@ def measure(  # type: ignore[no-untyped-def]
 ) -> dict[str, float]:
     """tokens/s of each variant; keys name them, the first is the baseline, the last is sleepd as
     configured (in the format the auto choice picks). Same examples for every variant."""
-    from sleepd.memory.layers import set_trainable_layers
     from sleepd.memory.model import load_model
-    from sleepd.memory.train import TrainConfig, add_lora, train_lora
+    from sleepd.memory.sleeping.layers import set_trainable_layers
+    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
 
     line, chosen = machine_line(config)
     log(line)
@@ -127,7 +127,7 @@ def measure(  # type: ignore[no-untyped-def]
     lm = load_model(config)
     n_layers = lm.model.config.num_hidden_layers
     examples = devset_examples(lm.tokenizer, n_examples, docs)
-    model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
+    model = add_lora(lm.model, None, TrainConfig.from_sleep(config.sleep, bf16=False))
     rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)
     chosen_layers = configured_layers(model, examples, config)
     k = len(chosen_layers) if len(chosen_layers) < n_layers else 0
@@ -153,13 +153,7 @@ def measure(  # type: ignore[no-untyped-def]
         lm = load_model(config)
         # as many epochs as a sleep: from the second on, training the top layers only reuses the
         # frozen layers' cached output (the plain baseline's speed is the same every epoch)
-        cfg = TrainConfig(
-            rank=config.sleep.lora_rank,
-            alpha=config.sleep.lora_rank,
-            epochs=config.sleep.epochs,
-            bf16=bf16,
-            min_steps_per_epoch=1,
-        )
+        cfg = TrainConfig.from_sleep(config.sleep, bf16, min_steps_per_epoch=1)
         model = add_lora(lm.model, None, cfg)
         set_trainable_layers(model, list(layers))
         rates[name] = train_lora(model, examples, cfg).tokens_per_s

@@ -6,10 +6,12 @@ the commands that need them, so `sleepd --help` stays fast and never imports tor
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="sleepd",
@@ -18,9 +20,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain click help: typer's rich help imports rich.markdown and markdown-it (~70 ms of a
+    # ~200 ms `sleepd --help`; bench/cli_startup.py)
+    rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich.console costs ~20 ms that `sleepd --help`
+    and the verbs that print nothing yet need not pay."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        """The Console itself (for rich objects that take one: Progress, Live)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+out: Any = LazyConsole()
+err: Any = LazyConsole(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -34,7 +61,7 @@ def _root(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
 ) -> None:
-    from sleepd.daemon.logs import configure_logging
+    from sleepd.storage.logs import configure_logging
 
     configure_logging(verbose)
     ctx.obj = {"verbose": verbose}

@@ -1,4 +1,8 @@
-"""Talking to the daemon over its unix socket (httpx; no torch anywhere near)."""
+"""Talking to the daemon over its unix socket (httpx; no torch anywhere near).
+
+httpx is imported when a client is made (a socket exists), not with this module: `sleepd --help`
+and the verbs that find no daemon never pay for it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from sleepd.storage.errors import DaemonError
 
@@ -19,7 +21,10 @@ NOT_RUNNING = (
 
 class DaemonClient:
     def __init__(self, socket_path: Path, timeout: float = 30.0) -> None:
+        import httpx
+
         self.socket_path = socket_path
+        self._errors = httpx.HTTPError
         self._client = httpx.Client(
             transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://sleepd", timeout=timeout
         )
@@ -29,10 +34,10 @@ class DaemonClient:
             return False
         try:
             return self._client.get("/status", timeout=5.0).status_code == 200
-        except httpx.HTTPError:
+        except self._errors:
             return False
 
-    def _check(self, response: httpx.Response) -> Any:
+    def _check(self, response: Any) -> Any:
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")
@@ -48,13 +53,17 @@ class DaemonClient:
             return self._check(
                 self._client.get(path, params={k: v for k, v in params.items() if v is not None})
             )
-        except httpx.HTTPError as e:
+        except self._errors as e:
             raise DaemonError(f"cannot reach the daemon: {e}") from None
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def post(
+        self, path: str, body: dict[str, Any] | None = None, timeout: float | None | object = ...
+    ) -> Any:
+        """``timeout``: seconds (None: wait as long as it takes, e.g. reading a big folder)."""
         try:
-            return self._check(self._client.post(path, json=body or {}))
-        except httpx.HTTPError as e:
+            extra = {} if timeout is ... else {"timeout": timeout}
+            return self._check(self._client.post(path, json=body or {}, **extra))
+        except self._errors as e:
             raise DaemonError(f"cannot reach the daemon: {e}") from None
 
     def chat(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -70,11 +79,13 @@ class DaemonClient:
                         if "error" in event:
                             raise DaemonError(event["error"])
                         yield event
-        except httpx.HTTPError as e:
+        except self._errors as e:
             raise DaemonError(f"lost the daemon mid-answer: {e}") from None
 
 
 def connect(socket_path: Path) -> DaemonClient | None:
     """A client if a daemon answers on ``socket_path``, else None."""
+    if not socket_path.exists():
+        return None
     client = DaemonClient(socket_path)
     return client if client.is_up() else None

@@ -65,7 +65,7 @@ def daemon(
         verbose = ["-v"] if verbose_of(ctx) else []
         with open(log_path, "ab") as log:  # until the daemon's own rotated log handler takes over
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sleepd.cli.main", *verbose, "daemon", "--log-file", str(log_path)],
+                [sys.executable, "-m", "sleepd.daemon", *verbose, "--log-file", str(log_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -85,26 +85,17 @@ def daemon(
         return
     if client is not None:
         raise fail("a sleepd daemon is already running for this home")
-    _run_foreground(config, verbose_of(ctx), log_file)
+    _run_foreground(verbose_of(ctx), log_file)
 
 
-def _run_foreground(config, verbose: bool, log_file: Path | None) -> None:  # type: ignore[no-untyped-def]
-    import logging
-
-    from sleepd.daemon.logs import configure_logging
-    from sleepd.daemon.process import AlreadyRunning, run_daemon
-
-    configure_logging(verbose, base_level=logging.INFO, log_file=log_file)
-    try:
-        run_daemon(config)
-    except AlreadyRunning as e:
-        raise fail(str(e)) from None
-    # Everything is closed and flushed by now. Skip interpreter teardown: native thread pools of
-    # a model loaded in a worker thread (the hot swap) can abort in their destructors at exit.
-    logging.shutdown()
+def _run_foreground(verbose: bool, log_file: Path | None) -> None:
+    """Become the daemon process (``python -m sleepd.daemon``): the CLI never runs it in-process."""
+    args = [sys.executable, "-m", "sleepd.daemon", *(["-v"] if verbose else [])]
+    if log_file is not None:
+        args += ["--log-file", str(log_file)]
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os.execv(sys.executable, args)
 
 
 def render_unit(exec_start: str, env: dict[str, str], writable: list[Path]) -> str:
@@ -150,7 +141,7 @@ def service_install(
     """Write the user unit to ~/.config/systemd/user/ and reload systemd."""
     env = {"SLEEPD_HOME": os.environ["SLEEPD_HOME"]} if os.environ.get("SLEEPD_HOME") else {}
     config = load_config_only()
-    unit = render_unit(f"{sys.executable} -m sleepd.cli.main daemon", env, _writable_paths(config))
+    unit = render_unit(f"{sys.executable} -m sleepd.daemon", env, _writable_paths(config))
     path = _unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(unit)

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sleepd.storage.errors import SleepdError
 
-from .app import app, err, fail, load_context, out
+from .app import app, err, fail, load_config_only, load_context, out
 from .client import DaemonClient, DaemonError, connect
 
 memory_app = typer.Typer(help="Consolidated memory versions.", no_args_is_help=True)
@@ -22,13 +21,15 @@ class StageBars:
     """One Rich progress bar per sleep stage (steps, loss, ETA), on stderr."""
 
     def __init__(self, disable: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.bar = Progress(
             TextColumn("[bold]{task.description:<8}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[info]}"),
-            console=err,
+            console=err.real(),
             disable=disable,
         )
         self.tasks: dict[str, Any] = {}
@@ -52,76 +53,31 @@ class StageBars:
 @app.command()
 def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Consolidate pending passages into the model now (through the daemon if it runs, else here)."""
-    from sleepd.memory.sleep import GateRejected, run_sleep
-    from sleepd.storage.errors import SleepError
-
     config, store = load_context()
     client = connect(config.paths.socket_path)
-    if client is not None:
-        _sleep_through_daemon(client, as_json)
-        return
+    outcome = (
+        _sleep_through_daemon(client, as_json) if client is not None else _sleep_here(config, store, as_json)
+    )
+    if as_json:
+        print(json.dumps(outcome))
+    else:
+        _print_outcome(outcome, served_by_daemon=client is not None)
+
+
+def _sleep_here(config, store, as_json: bool) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Offline: the memory package's one sleep function, in this process."""
+    from sleepd.memory.sleeping.pipeline import GateRejected, run_sleep
+    from sleepd.storage.errors import SleepError
+
     bars = StageBars(disable=as_json)
     try:
         with bars:
-            result = run_sleep(config, store, bars.update)
+            return run_sleep(config, store, bars.update).summary()
     except SleepError as e:
-        rejected = isinstance(e, GateRejected)
-        if as_json:
-            print(
-                json.dumps(
-                    {"outcome": "rejected" if rejected else "nothing", "version": None, "message": str(e)}
-                )
-            )
-        elif rejected:
-            out.print(f"[yellow]sleep rejected:[/] {e}; the previous memory is still served")
-        else:
-            out.print(f"nothing to do: {e}")
-        return
-    summary = {
-        "outcome": "version",
-        "version": result.version,
-        "new_passages": result.new_passages,
-        "replay_passages": result.replay_passages,
-        "examples": result.examples,
-        "layers": result.layers,
-        "train_tokens": result.train_tokens,
-        "forgotten_passages": result.forgotten_passages,
-        "held_passages": result.held_passages,
-        "train_tokens_per_s": round(result.tokens_per_s, 1),
-        "train_tokens_per_new_token": round(result.train_tokens_per_new_token, 1),
-        "seconds_per_1k_new_tokens": round(result.seconds_per_1k_new_tokens, 1),
-        "final_loss": result.losses[-1] if result.losses else None,
-        "seconds": round(result.seconds, 1),
-    }
-    if as_json:
-        print(json.dumps(summary))
-        return
-    out.print(
-        f"memory version {result.version}: {result.new_passages} passages consolidated "
-        f"(+{result.replay_passages} replayed, {result.forgotten_passages} forgotten), "
-        f"{result.train_tokens} tokens at "
-        f"{result.tokens_per_s:.0f} tokens/s, final loss {summary['final_loss']:.3f}, "
-        f"{result.seconds:.0f} s",
-        highlight=False,
-    )
-    _print_cost(summary)
+        return {"outcome": "rejected" if isinstance(e, GateRejected) else "nothing", "message": str(e)}
 
 
-def _print_cost(summary: dict[str, Any]) -> None:
-    out.print(
-        f"cost: {summary['train_tokens_per_new_token']:.1f} training tokens per new token, "
-        f"{summary['seconds_per_1k_new_tokens']:.0f} s per 1k new tokens",
-        highlight=False,
-    )
-    if summary.get("held_passages"):
-        out.print(
-            f"{summary['held_passages']} passage(s) left pending: nothing to train on "
-            "(still answered from the buffer; `sleepd sources` shows them)",
-            highlight=False,
-        )
-
-
-def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
+def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> dict[str, Any]:
     """The daemon sleeps in its own child process (chat keeps working); follow its progress."""
     import time
 
@@ -140,24 +96,37 @@ def _sleep_through_daemon(client: DaemonClient, as_json: bool) -> None:
                 time.sleep(0.5)
     except DaemonError as e:
         raise fail(str(e)) from None
-    last = sleep.get("last") or {}
-    if as_json:
-        print(json.dumps(last))
-        return
-    if last.get("outcome") == "version":
+    return sleep.get("last") or {}
+
+
+def _print_outcome(last: dict[str, Any], served_by_daemon: bool) -> None:
+    outcome = last.get("outcome")
+    if outcome == "version":
+        loss = f", final loss {last['final_loss']:.3f}" if last.get("final_loss") is not None else ""
         out.print(
-            f"memory version {last['version']}: {last['new_passages']} passages consolidated, "
-            f"{last['forgotten_passages']} forgotten, {last['train_tokens_per_s']:.0f} tokens/s, "
-            f"{last['seconds']:.0f} s; the daemon now serves it",
+            f"memory version {last['version']}: {last['new_passages']} passages consolidated "
+            f"(+{last['replay_passages']} replayed, {last['forgotten_passages']} forgotten), "
+            f"{last['train_tokens']} tokens at {last['train_tokens_per_s']:.0f} tokens/s{loss}, "
+            f"{last['seconds']:.0f} s" + ("; the daemon now serves it" if served_by_daemon else ""),
             highlight=False,
         )
-        _print_cost(last)
-    elif last.get("outcome") == "rejected":
+        out.print(
+            f"cost: {last['train_tokens_per_new_token']:.1f} training tokens per new token, "
+            f"{last['seconds_per_1k_new_tokens']:.0f} s per 1k new tokens",
+            highlight=False,
+        )
+        if last.get("held_passages"):
+            out.print(
+                f"{last['held_passages']} passage(s) left pending: nothing to train on "
+                "(still answered from the buffer; `sleepd sources` shows them)",
+                highlight=False,
+            )
+    elif outcome == "rejected":
         out.print(f"[yellow]sleep rejected:[/] {last['message']}; the previous memory is still served")
-    elif last.get("outcome") == "nothing":
+    elif outcome == "nothing":
         out.print(f"nothing to do: {last['message']}")
     else:
-        raise fail(f"sleep {last.get('outcome', 'ended')}: {last.get('message', '')}")
+        raise fail(f"sleep {outcome or 'ended'}: {last.get('message', '')}")
 
 
 def _versions():  # type: ignore[no-untyped-def]
@@ -334,72 +303,22 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure memory on a question set, in a throwaway SLEEPD_HOME (your memory is untouched)."""
-    from pathlib import Path
+    from sleepd.evaluation.command import eval_command, render_text
 
-    from sleepd.evaluation.questions import load_questions
-    from sleepd.evaluation.run import run_eval
-
-    config, _store = load_context()
-    if batches < 1:
-        raise fail("--batches must be at least 1")
-    if bench_set:
-        root = Path(bench_set)
-        if not root.is_dir():
-            root = Path(__file__).resolve().parents[2] / "shared" / "bench" / bench_set
-        docs, questions = docs or str(root / "docs"), questions or str(root / "questions.json")
-    if not docs or not questions:
-        raise fail("give --set, or both --docs and --questions")
-    try:
-        qs = load_questions(Path(questions))
-        gq = load_questions(Path(general)) if general else None
-    except (OSError, ValueError, KeyError) as e:
-        raise fail(f"cannot read questions: {e}") from None
-    if not Path(docs).is_dir():
-        raise fail(f"not a folder: {docs}")
-    result = run_eval(
+    config = load_config_only()
+    result = eval_command(
         config,
-        Path(docs),
-        qs,
-        gq,
-        batches,
+        bench_set=bench_set,
+        docs=docs,
+        questions=questions,
+        general=general,
+        batches=batches,
         baselines=not no_baselines,
-        log=lambda m: err.print(f"[dim]{m}[/]"),
         forget=forget,
+        log=lambda m: err.print(f"[dim]{m}[/]"),
     )
     if as_json:
         print(json.dumps(result))
         return
-    out.print(f"questions     {result['questions']}")
-    kinds = sorted({k for row in result["kinds"].values() for k in row})
-    if kinds:
-        out.print(" " * 14 + "  ".join(f"{k[:10]:>10}" for k in kinds))
-    for label, key in (
-        ("ceiling", "ceiling"),
-        ("no memory", "before"),
-        ("buffer", "buffer"),
-        ("closed-book", "after"),
-        ("chat default", "chat"),
-    ):
-        per_kind = "  ".join(f"{result['kinds'][key].get(k, 0):>10.2f}" for k in kinds)
-        out.print(f"{label:<13} {result[key]:.2f}  {per_kind}", highlight=False)
-    for key, value in result["baselines"].items():
-        out.print(f"baseline {key:<12} {value:.2f}")
-    if result["general_kept"] is not None:
-        out.print(f"general kept  {result['general_kept']:.2f} of {result['general_base_correct']}")
-    out.print(f"train speed   {result['train_tokens_per_s']:.0f} tokens/s")
-    precision = result["precision"]
-    out.print(f"precision     {precision['dtype']} ({precision['reason']})", highlight=False)
-    out.print(f"sleep time    {result['sleep_seconds_per_1k_new_tokens']:.0f} s per 1k new tokens")
-    out.print(f"train tokens  {result['train_tokens_per_new_token']:.1f} per new token")
-    for r in result["rejected_sleeps"]:
-        out.print(f"[yellow]sleep {r['sleep']} rejected by the gate:[/] {r['reason']}")
-    if result.get("forget"):
-        f = result["forget"]
-        out.print(
-            f"forget {f['source']}: its recall {f['forgotten_before']:.2f} -> {f['forgotten_after']:.2f}, "
-            f"others {f['others_before']:.2f} -> {f['others_after']:.2f}",
-            highlight=False,
-        )
-    out.print("retention (row: batch, column: after sleep j)")
-    for i, row in enumerate(result["retention"]):
-        out.print(f"  {i + 1}: " + "  ".join("  -  " if v is None else f"{v:.2f}" for v in row))
+    for line in render_text(result):
+        out.print(line, highlight=False, markup=False)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from .app import app, err, fail, load_context, out
+from .app import app, err, fail, load_config_only, load_context, out
 from .client import DaemonError, connect
 
 watch_app = typer.Typer(help="Folders sleepd keeps watching.", no_args_is_help=True)
@@ -26,60 +23,60 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def _progress() -> Progress:
+def _progress():  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         TextColumn("[dim]{task.fields[current]}", justify="left"),
-        console=err,
+        console=err.real(),
         transient=True,
     )
 
 
-def _print_summary(report) -> None:  # type: ignore[no-untyped-def]
-    c = {k.value: v for k, v in report.counts.items()}
+def _print_summary(c: dict[str, Any]) -> None:
+    """An ingest report (``IngestReport.as_dict``, also what ``POST /ingest`` returns)."""
     out.print(
         f"{c['new']} new, {c['changed']} changed, {c['unchanged']} unchanged, "
-        f"{c['skipped']} skipped, {c['deleted']} deleted; {report.passages_added} new passages",
+        f"{c['skipped']} skipped, {c['deleted']} deleted; {c['passages_added']} new passages",
         highlight=False,
     )
-    for path, reason in report.skipped:
-        out.print(f"  [yellow]skipped[/] {path}: {reason}", highlight=False)
+    for s in c["skipped_files"]:
+        out.print(f"  [yellow]skipped[/] {s['path']}: {s['reason']}", highlight=False)
 
 
 def _ingest(paths: list[str], kind: str) -> None:
-    from sleepd.ingest.ingestor import IngestReport, Outcome, make_ingestor, watch_covering
+    """Through the daemon when it runs (its ingestor is the one writer); else here, offline."""
+    config = load_config_only()
+    absolute = [os.path.abspath(os.path.expanduser(p)) for p in paths]
+    client = connect(config.paths.socket_path)
+    if client is not None:
+        with err.status("the daemon is reading ..."):
+            try:
+                _print_summary(client.post("/ingest", {"paths": absolute, "kind": kind}, timeout=None))
+            except DaemonError as e:
+                raise fail(str(e)) from None
+        return
+    from sleepd.ingest.ingestor import ingest_paths, make_ingestor
+    from sleepd.memory.tokens import load_token_counter
 
-    config, store = load_context()
+    _config, store = load_context()
     with err.status("loading tokenizer ..."):
-        ingestor = make_ingestor(store, config)
-    watches = store.list_watches()
-    report = IngestReport()
+        ingestor = make_ingestor(store, config, load_token_counter(config))
     with _progress() as bar:
-        for raw in paths:
-            path = os.path.abspath(os.path.expanduser(raw))
-            task = bar.add_task(os.path.basename(path) or path, total=None, current="")
-            if os.path.isdir(path):
-                watch = watch_covering(watches, path)
-                report.merge(
-                    ingestor.sync_folder(
-                        path,
-                        watch,
-                        kind,
-                        progress=lambda p, t=task: bar.update(t, advance=1, current=os.path.basename(p)),
-                        on_total=lambda n, t=task: bar.update(t, total=n),
-                    )
-                )
-            elif os.path.lexists(path):
-                bar.update(task, total=1)
-                outcome, reason, added = ingestor.ingest_file(path, kind)
-                report.add(path, outcome, reason, added)
-                bar.update(task, advance=1)
-            else:
-                report.add(path, Outcome.SKIPPED, "no such file or folder")
-    _print_summary(report)
+
+        def track(label: str):  # type: ignore[no-untyped-def]
+            task = bar.add_task(label, total=None, current="")
+            return (
+                lambda p: bar.update(task, advance=1, current=os.path.basename(p)),
+                lambda n: bar.update(task, total=n),
+            )
+
+        report = ingest_paths(ingestor, absolute, kind, track)
+    _print_summary(report.as_dict())
 
 
 @app.command()
@@ -99,28 +96,18 @@ def sources(
     """Every file sleepd has seen, with its status and why it was skipped."""
     if status not in (None, "ok", "skipped", "deleted"):
         raise fail(f"--status must be ok, skipped or deleted, not {status!r}")
-    _config, store = load_context()
-    rows = store.list_sources(status=status)
+    config = load_config_only()
+    client = connect(config.paths.socket_path)
+    if client is not None:
+        rows = client.get("/sources", status=status)
+    else:
+        _config, store = load_context()
+        rows = [src.as_dict() for src in store.list_sources(status=status)]
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "path": s.path,
-                        "kind": s.kind,
-                        "status": s.status,
-                        "reason": s.reason,
-                        "passages": s.passages,
-                        "size": s.size,
-                        "format": s.format,
-                        "turns": s.turns,
-                    }
-                    for s in rows
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps(rows, indent=2))
         return
+    from rich.table import Table
+
     table = Table(box=None)
     table.add_column("status")
     table.add_column("kind")
@@ -128,9 +115,11 @@ def sources(
     table.add_column("path", overflow="fold")
     table.add_column("reason", overflow="fold")
     colour = {"ok": "green", "skipped": "yellow", "deleted": "dim"}
-    for s in rows:
-        kind = f"{s.kind} ({s.format}, {s.turns} turns)" if s.turns is not None else s.kind
-        table.add_row(f"[{colour[s.status]}]{s.status}[/]", kind, str(s.passages), s.path, s.reason or "")
+    for r in rows:
+        kind = f"{r['kind']} ({r['format']}, {r['turns']} turns)" if r["turns"] is not None else r["kind"]
+        table.add_row(
+            f"[{colour[r['status']]}]{r['status']}[/]", kind, str(r["passages"]), r["path"], r["reason"] or ""
+        )
     out.print(table)
     out.print(f"[dim]{len(rows)} sources[/]")
 
@@ -197,27 +186,3 @@ def watch_remove(path: Annotated[str, typer.Argument()]) -> None:
     elif not store.remove_watch(folder):
         raise fail(f"not watched: {folder}")
     out.print(f"no longer watching {folder}", highlight=False)
-
-
-@watch_app.command("run")
-def watch_run() -> None:
-    """Watch every folder in the foreground until Ctrl-C (the daemon does this for you)."""
-    import logging
-    import signal
-    import threading
-
-    from sleepd.daemon.watch import FolderWatcher
-    from sleepd.ingest.ingestor import make_ingestor
-
-    config, store = load_context()
-    if not store.list_watches():
-        raise fail("no folders watched; add one with `sleepd watch add PATH`")
-    logging.getLogger("sleepd").setLevel(logging.INFO)
-    watcher = FolderWatcher(store, make_ingestor(store, config), config.watch.debounce_s)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    watcher.start()
-    err.print(f"watching {len(store.list_watches())} folder(s); Ctrl-C to stop")
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    watcher.stop()

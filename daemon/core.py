@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sleepd.ingest.ingestor import check_watchable, make_ingestor
+from sleepd.memory.tokens import load_token_counter
 from sleepd.storage import Store, open_engine
 from sleepd.storage.config import Config
 
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.clock = clock  # wall-clock seconds: the idle trigger's (a test passes its own)
         self.engine = open_engine(config)
         self.store = Store(self.engine)
         self.chat = ChatService(config, self.store)
@@ -42,7 +44,7 @@ class Daemon:
         self.state = "loading model"
         self.chat.load()
         self.precision = self._precision()
-        self.ingestor = make_ingestor(self.store, self.config)
+        self.ingestor = make_ingestor(self.store, self.config, load_token_counter(self.config))
         self.watcher = FolderWatcher(self.store, self.ingestor, self.config.watch.debounce_s)
         self.watcher.start()
         self.scheduler = self._start_scheduler()
@@ -85,7 +87,7 @@ class Daemon:
             id="cron",
             misfire_grace_time=3600,
         )
-        scheduler.add_job(self._sleep_if_idle, "interval", minutes=1, id="idle")
+        scheduler.add_job(self.sleep_if_idle, "interval", minutes=1, id="idle")
         scheduler.start()
         return scheduler
 
@@ -94,9 +96,9 @@ class Daemon:
     def sleep_now(self, reason: str = "requested") -> bool:
         return self.sleeper.start(reason)
 
-    def _sleep_if_idle(self) -> None:
+    def sleep_if_idle(self) -> None:
         cfg = self.config.sleep
-        idle_s = time.time() - self.chat.last_chat_at
+        idle_s = self.clock() - self.chat.last_chat_at
         if idle_s < cfg.idle_minutes * 60 or self.sleeper.running:
             return
         counts = self.store.counts()["passages"]

@@ -17,15 +17,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .api_deps import DaemonDep
 from .core import Daemon
 from .serving import ChatRequest
 
 log = logging.getLogger(__name__)
+router = APIRouter()
 
 CLOSED_BOOK_MODEL = "sleepd-closed-book"
 # Fields with these values are what every client sends by default; anything else is unsupported.
@@ -138,7 +140,9 @@ def _tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0  # whitespace words: no tokenizer on this path
 
 
-def add_openai_routes(app: FastAPI, daemon: Daemon) -> None:
+def add_error_handler(app: FastAPI) -> None:
+    """Request validation errors: OpenAI's error shape under /v1/, a one-line detail elsewhere."""
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
@@ -148,84 +152,86 @@ def add_openai_routes(app: FastAPI, daemon: Daemon) -> None:
             return openai_error(400, message, where or None)
         return JSONResponse({"detail": message}, status_code=422)
 
-    @app.get("/v1/models")
-    def models() -> dict[str, Any]:
-        now = int(time.time())
-        return {
-            "object": "list",
-            "data": [
-                {"id": m, "object": "model", "created": now, "owned_by": "sleepd"} for m in model_ids(daemon)
-            ],
-        }
 
-    @app.post("/v1/chat/completions", response_model=None)
-    def completions(body: CompletionIn, request: Request) -> JSONResponse | StreamingResponse:
-        if body.model not in model_ids(daemon) and not body.model.startswith("sleepd"):
-            return openai_error(404, f"no model {body.model!r}; see /v1/models", "model", "model_not_found")
-        field = _unsupported(body)
-        if field is not None:
-            return openai_error(400, f"{field} is not supported by sleepd", field, "unsupported_parameter")
-        client = body.user or request.headers.get("user-agent", "unknown client")
+@router.get("/v1/models")
+def models(daemon: DaemonDep) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "object": "list",
+        "data": [
+            {"id": m, "object": "model", "created": now, "owned_by": "sleepd"} for m in model_ids(daemon)
+        ],
+    }
+
+
+@router.post("/v1/chat/completions", response_model=None)
+def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSONResponse | StreamingResponse:
+    if body.model not in model_ids(daemon) and not body.model.startswith("sleepd"):
+        return openai_error(404, f"no model {body.model!r}; see /v1/models", "model", "model_not_found")
+    field = _unsupported(body)
+    if field is not None:
+        return openai_error(400, f"{field} is not supported by sleepd", field, "unsupported_parameter")
+    client = body.user or request.headers.get("user-agent", "unknown client")
+    try:
+        req = _request(body, client[:80])
+    except ValueError as e:
+        return openai_error(400, str(e), "messages")
+    stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    model = body.model
+
+    def pieces() -> Iterator[tuple[str, str | None]]:
+        """(text, finish reason at the end)"""
+        cutter = _StopCutter(stops)
+        events = daemon.chat.chat(req)
         try:
-            req = _request(body, client[:80])
-        except ValueError as e:
-            return openai_error(400, str(e), "messages")
-        stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        model = body.model
-
-        def pieces() -> Iterator[tuple[str, str | None]]:
-            """(text, finish reason at the end)"""
-            cutter = _StopCutter(stops)
-            events = daemon.chat.chat(req)
-            try:
-                for event in events:
-                    if "token" in event:
-                        text = cutter.feed(event["token"])
-                        if text:
-                            yield text, None
-                        if cutter.stopped:
-                            yield "", "stop"
-                            return
-            finally:
-                events.close()
-            yield cutter.flush(), "stop"
-
-        if not body.stream:
-            answer = "".join(text for text, _ in pieces())
-            message = {"role": "assistant", "content": answer}
-            return JSONResponse(
-                {
-                    "id": cid,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                    "usage": {
-                        "prompt_tokens": _tokens(req.message),
-                        "completion_tokens": _tokens(answer),
-                        "total_tokens": _tokens(req.message) + _tokens(answer),
-                    },
-                }
-            )
-
-        def sse() -> Iterator[bytes]:
-            def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
-                choice = {"index": 0, "delta": delta, "finish_reason": finish}
-                data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
-                return f"data: {json.dumps({**data, 'choices': [choice]})}\n\n".encode()
-
-            yield chunk({"role": "assistant", "content": ""}, None)
-            try:
-                for text, finish in pieces():
+            for event in events:
+                if "token" in event:
+                    text = cutter.feed(event["token"])
                     if text:
-                        yield chunk({"content": text}, None)
-                    if finish:
-                        yield chunk({}, finish)
-            except Exception as e:  # the stream has begun: report in-band, as OpenAI does
-                log.exception("API chat failed")
-                error = {"error": {"message": str(e), "type": "server_error"}}
-                yield f"data: {json.dumps(error)}\n\n".encode()
-            yield b"data: [DONE]\n\n"
+                        yield text, None
+                    if cutter.stopped:
+                        yield "", "stop"
+                        return
+        finally:
+            events.close()
+        yield cutter.flush(), "stop"
 
-        return StreamingResponse(sse(), media_type="text/event-stream")
+    if not body.stream:
+        answer = "".join(text for text, _ in pieces())
+        message = {"role": "assistant", "content": answer}
+        return JSONResponse(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": _tokens(req.message),
+                    "completion_tokens": _tokens(answer),
+                    "total_tokens": _tokens(req.message) + _tokens(answer),
+                },
+            }
+        )
+
+    def sse() -> Iterator[bytes]:
+        def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model}
+            return f"data: {json.dumps({**data, 'choices': [choice]})}\n\n".encode()
+
+        yield chunk({"role": "assistant", "content": ""}, None)
+        try:
+            for text, finish in pieces():
+                if text:
+                    yield chunk({"content": text}, None)
+                if finish:
+                    yield chunk({}, finish)
+        except Exception as e:  # the stream has begun: report in-band, as OpenAI does
+            log.exception("API chat failed")
+            error = {"error": {"message": str(e), "type": "server_error"}}
+            yield f"data: {json.dumps(error)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(sse(), media_type="text/event-stream")

@@ -21,8 +21,6 @@ from sleepd.storage.config import Config
 
 log = logging.getLogger(__name__)
 
-BUFFER_NOTES = 2  # passages from the buffer put in the prompt unless closed-book
-
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -79,8 +77,8 @@ class ChatService:
 
     def chat(self, req: ChatRequest) -> Iterator[dict[str, Any]]:
         """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}."""
-        from sleepd.memory.generate import GenerationConfig
-        from sleepd.memory.recall import answer_with_memory
+        from sleepd.memory.serving.generate import GenerationConfig
+        from sleepd.memory.serving.recall import answer_with_memory
 
         self.last_chat_at = time.time()
         session = self._session(req)
@@ -94,7 +92,7 @@ class ChatService:
             ]
         # Default chat reads the weights *and* the buffer (pending and consolidated passages), so a
         # sleep can only add to what it answers; closed-book is the weights alone, for measuring.
-        fresh = [] if req.closed_book else self.store.notes_for(req.message, k=BUFFER_NOTES)
+        fresh = [] if req.closed_book else self.store.notes_for(req.message, self.config.recall)
         m = self.config.model
         gen = GenerationConfig(
             req.max_tokens or m.max_new_tokens,
@@ -110,6 +108,7 @@ class ChatService:
             history,
             recite=version is not None,
             notes=[h.passage.text for h in fresh],
+            min_coverage=self.config.recall.min_coverage,
         )
         log.debug(
             "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sleepd.storage.config import Config
-
-from .logs import configure_logging
+from sleepd.storage.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def _sleep_child(config: Config, q: Any, stop: Any, parent: int, verbose: bool) 
     _die_with_parent()
     _yield_to_chat()
     configure_logging(verbose, base_level=logging.INFO, tag="sleep")
-    from sleepd.memory.sleep import GateRejected, NothingToConsolidate, run_sleep
+    from sleepd.memory.sleeping.pipeline import GateRejected, NothingToConsolidate, run_sleep
     from sleepd.storage import Store, open_engine
 
     store = Store(open_engine(config))
@@ -57,21 +56,7 @@ def _sleep_child(config: Config, q: Any, stop: Any, parent: int, verbose: bool) 
 
     try:
         r = run_sleep(config, store, progress, should_stop=lambda: stop.is_set() or os.getppid() != parent)
-        q.put(
-            (
-                "version",
-                {
-                    "version": r.version,
-                    "new_passages": r.new_passages,
-                    "forgotten_passages": r.forgotten_passages,
-                    "held_passages": r.held_passages,
-                    "train_tokens_per_s": round(r.tokens_per_s, 1),
-                    "train_tokens_per_new_token": round(r.train_tokens_per_new_token, 1),
-                    "seconds_per_1k_new_tokens": round(r.seconds_per_1k_new_tokens, 1),
-                    "seconds": round(r.seconds, 1),
-                },
-            )
-        )
+        q.put(("version", {k: v for k, v in r.summary().items() if k != "outcome"}))
     except NothingToConsolidate as e:
         q.put(("nothing", {"message": str(e)}))
     except GateRejected as e:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sleepd.memory.gate import hit
-from sleepd.memory.generate import GenerationConfig, generate
 from sleepd.memory.model import LoadedModel
-from sleepd.memory.recall import answer_with_memory, reading_gen, reading_messages
+from sleepd.memory.prompts import hit
+from sleepd.memory.serving.generate import GenerationConfig, generate
+from sleepd.memory.serving.recall import answer_with_memory, reading_gen, reading_messages
+from sleepd.storage.config import RecallConfig
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
 
@@ -68,6 +69,7 @@ def closed_book(
     on_each: Callable[[], None] | None = None,
     trace: list[dict[str, Any]] | None = None,
     notes_for: NotesFor | None = None,
+    min_coverage: float = RecallConfig.min_coverage,
 ) -> list[bool]:
     """Answers from the weights alone (recite, then read), or with ``notes_for`` also from the
     buffer, as default chat answers (``recite=False``: the buffer alone, what chat said before any
@@ -78,7 +80,9 @@ def closed_book(
     hits = []
     for q in questions:
         notes = notes_for(q.q) if notes_for else ()
-        stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, recite=recite, notes=notes)
+        stream, rec = answer_with_memory(
+            lm, q.q, EVAL_GEN, recite=recite, notes=notes, min_coverage=min_coverage
+        )
         answer = "".join(stream)
         hits.append(hit(answer, q.a))
         if trace is not None:

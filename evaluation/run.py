@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepd.storage import Config, Paths, Store, open_engine
+from sleepd.storage.config import RecallConfig
 
 from .questions import Question, by_kind, ceiling, closed_book, share, source_text
 
@@ -34,9 +35,9 @@ def _throwaway_config(base: Config, root: Path) -> Config:
     return dataclasses.replace(base, paths=paths, model=model)
 
 
-def _notes_for(store: Store) -> Callable[[str], list[str]]:
-    """The buffer passages default chat would put in the prompt for a question."""
-    return lambda question: [h.passage.text for h in store.notes_for(question)]
+def _notes_for(store: Store, recall: RecallConfig) -> Callable[[str], list[str]]:
+    """The buffer passages default chat puts in the prompt for a question (its own rule)."""
+    return lambda question: [h.passage.text for h in store.notes_for(question, recall)]
 
 
 def split_batches(files: list[Path], n: int) -> list[list[Path]]:
@@ -46,17 +47,18 @@ def split_batches(files: list[Path], n: int) -> list[list[Path]]:
 
 def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: list[Question]) -> float:
     """Baseline: LoRA on the raw note text (10 epochs), then plain closed-book answers."""
-    from sleepd.memory.dataset import Example, Tokenized, tokenize_example
     from sleepd.memory.model import load_model
     from sleepd.memory.precision import resolve
-    from sleepd.memory.train import TrainConfig, add_lora, train_lora
+    from sleepd.memory.sleeping.dataset import Example, Tokenized, tokenize_example
+    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
 
     bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
     lm = load_model(config)
     texts = [source_text(docs, str(f.relative_to(docs))) for f in files]
     items: list[Tokenized] = [tokenize_example(lm.tokenizer, Example("", t, None, "raw")) for t in texts if t]
-    model = add_lora(lm.model, None, TrainConfig(rank=config.sleep.lora_rank, alpha=config.sleep.lora_rank))
-    train_lora(model, items, TrainConfig(epochs=10, learning_rate=config.sleep.learning_rate, bf16=bf16))
+    train_cfg = TrainConfig.from_sleep(config.sleep, bf16, epochs=10)
+    model = add_lora(lm.model, None, train_cfg)
+    train_lora(model, items, train_cfg)
     lm.model = model
     return share(closed_book(lm, questions, recite=False))
 
@@ -71,7 +73,7 @@ def _forget_and_measure(
     log: Log,
 ) -> dict[str, Any]:
     from sleepd.memory.loader import load_with_memory
-    from sleepd.memory.sleep import run_sleep
+    from sleepd.memory.sleeping.pipeline import run_sleep
 
     gone = [q for q in questions if q.source == source]
     kept = [q for q in questions if q.q in before and q.source != source]
@@ -113,13 +115,14 @@ def run_eval(
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.model import load_model
     from sleepd.memory.precision import resolve as resolve_precision
-    from sleepd.memory.sleep import GateRejected, run_sleep
+    from sleepd.memory.sleeping.pipeline import GateRejected, run_sleep
+    from sleepd.memory.tokens import load_token_counter
 
     docs = docs.resolve()
     root = Path(tempfile.mkdtemp(prefix="sleepd-eval-"))
     config = _throwaway_config(base_config, root)
     store = Store(open_engine(config))
-    ingestor = make_ingestor(store, config)
+    ingestor = make_ingestor(store, config, load_token_counter(config))
     files = sorted(p for p in docs.rglob("*") if p.is_file())
     groups = split_batches(files, batches)
     batch_of = {str(f.relative_to(docs)): i for i, g in enumerate(groups) for f in g}
@@ -174,9 +177,17 @@ def run_eval(
     # What chat said before any sleep: the plain model reading the buffer. It depends only on the
     # base model and the passages, so it is measured here, once every batch is in the buffer.
     log("buffer ...")
-    buffer_hits = closed_book(base, questions, recite=False, notes_for=_notes_for(store))
+    buffer_hits = closed_book(
+        base,
+        questions,
+        recite=False,
+        notes_for=_notes_for(store, config.recall),
+        min_coverage=config.recall.min_coverage,
+    )
     log("default chat (weights and buffer) ...")
-    chat_hits = closed_book(lm, questions, notes_for=_notes_for(store))
+    chat_hits = closed_book(
+        lm, questions, notes_for=_notes_for(store, config.recall), min_coverage=config.recall.min_coverage
+    )
     general_kept = share(closed_book(lm, general_base)) if general_base else None
     out: dict[str, Any] = {
         "questions": len(questions),

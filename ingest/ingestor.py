@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sleepd.storage import ChatState, NewPassage, Store
 from sleepd.storage.config import Config, WatchConfig
@@ -70,6 +71,9 @@ class IngestReport:
 
 
 Progress = Callable[[str], None]
+FileResult = tuple[Outcome, str | None, int]  # (outcome, skip reason, passages added)
+# what a caller shows while a path is read: (label) -> (one file done, total files known)
+Track = Callable[[str], tuple[Progress, Callable[[int], None]]]
 _LOOK_UP = object()
 
 
@@ -108,29 +112,59 @@ class Ingestor:
         known: SourceState | None | object = _LOOK_UP,
         *,
         trust_stat: bool = False,
-    ) -> tuple[Outcome, str | None, int]:
+    ) -> FileResult:
         """Bring one file's record up to date. Returns (outcome, skip reason, passages added).
 
         ``trust_stat``: an unchanged (mtime, size) means unchanged content, so the file isn't read
         (the start-up reconcile of a large folder); events from the watcher always re-hash.
+        Each step returns its outcome when it settles the file, else what the next step needs.
         """
         path = os.path.abspath(path)
         if known is _LOOK_UP:  # callers walking a folder pass what they already fetched
             known = self.store.source_states(path).get(path)
         assert known is None or isinstance(known, SourceState)
         if self.store.is_forgotten(path):
-            if known is not None and known.status == "skipped":
-                return Outcome.IGNORED, None, 0  # already recorded as forgotten
-            return self._skip(path, FORGOTTEN_REASON, kind, None, None)
+            return self._forgotten(path, known, kind)
+        st = self._stat(path, known, kind)
+        if not isinstance(st, os.stat_result):
+            return st
+        was_ok = known is not None and known.status == "ok"
+        if trust_stat and was_ok and known.mtime == st.st_mtime and known.size == st.st_size:  # type: ignore[union-attr]
+            return Outcome.UNCHANGED, None, 0
+        data = self._read(path, st, known, kind)
+        if not isinstance(data, bytes):
+            return data
+        digest = hashlib.sha256(data).hexdigest()
+        if was_ok and known.content_hash == digest:  # type: ignore[union-attr]
+            if known.mtime != st.st_mtime:  # type: ignore[union-attr]
+                self.store.touch_source(path, st.st_mtime)
+            return Outcome.UNCHANGED, None, 0
+        parsed = parse_bytes(data, Path(path).suffix, kind, path)
+        if not isinstance(parsed, Parsed):
+            return self._unusable(path, kind, digest, st.st_mtime, len(data), parsed.reason)
+        stat_args = {"content_hash": digest, "mtime": st.st_mtime, "size": len(data)}
+        return self._store_parsed(path, parsed, known if was_ok else None, stat_args)
+
+    def _forgotten(self, path: str, known: SourceState | None, kind: str) -> FileResult:
+        if known is not None and known.status == "skipped":
+            return Outcome.IGNORED, None, 0  # already recorded as forgotten
+        return self._skip(path, FORGOTTEN_REASON, kind, None, None)
+
+    def _gone(self, path: str, known: SourceState | None) -> FileResult:
+        """The file is not there (any more): deleted if we knew it, else nothing happened."""
+        if known is not None and known.status != "deleted":
+            self.store.mark_deleted(path)
+            return Outcome.DELETED, None, 0
+        return Outcome.IGNORED, None, 0
+
+    def _stat(self, path: str, known: SourceState | None, kind: str) -> os.stat_result | FileResult:
+        """The file's stat if it is a regular file within the size limit, else its outcome."""
         try:
             st = os.stat(path)
         except FileNotFoundError:
             if os.path.islink(path):
                 return self._skip(path, "broken symlink", kind, None, None)
-            if known is not None and known.status != "deleted":
-                self.store.mark_deleted(path)
-                return Outcome.DELETED, None, 0
-            return Outcome.IGNORED, None, 0
+            return self._gone(path, known)
         except OSError as e:
             return self._skip(path, os_reason(e), kind, None, None)
         if not stat.S_ISREG(st.st_mode):  # FIFOs and devices would block or never end
@@ -138,49 +172,50 @@ class Ingestor:
         if st.st_size > self.config.max_file_bytes:
             reason = f"too large ({_human(st.st_size)} > {_human(self.config.max_file_bytes)} limit)"
             return self._skip(path, reason, kind, st.st_mtime, st.st_size)
-        was_ok = known is not None and known.status == "ok"
-        if trust_stat and was_ok and known.mtime == st.st_mtime and known.size == st.st_size:  # type: ignore[union-attr]
-            return Outcome.UNCHANGED, None, 0
+        return st
+
+    def _read(
+        self, path: str, st: os.stat_result, known: SourceState | None, kind: str
+    ) -> bytes | FileResult:
+        """The file's bytes (one read, capped at the limit), else its outcome."""
         try:
             with open(path, "rb") as fh:
                 data = fh.read(self.config.max_file_bytes + 1)
         except FileNotFoundError:  # deleted between the event and the read
-            if known is not None and known.status != "deleted":
-                self.store.mark_deleted(path)
-                return Outcome.DELETED, None, 0
-            return Outcome.IGNORED, None, 0
+            return self._gone(path, known)
         except OSError as e:
             return self._skip(path, os_reason(e), kind, st.st_mtime, st.st_size)
         if len(data) > self.config.max_file_bytes:
             return self._skip(path, "too large (grew while reading)", kind, st.st_mtime, len(data))
-        digest = hashlib.sha256(data).hexdigest()
-        if was_ok and known.content_hash == digest:  # type: ignore[union-attr]
-            if known.mtime != st.st_mtime:  # type: ignore[union-attr]
-                self.store.touch_source(path, st.st_mtime)
-            return Outcome.UNCHANGED, None, 0
+        return data
 
-        parsed = parse_bytes(data, Path(path).suffix, kind, path)
-        if isinstance(parsed, Parsed):
-            log.debug(
-                "read %s as %s%s: %d unit(s)",
-                path,
-                parsed.kind,
-                f" ({parsed.format})" if parsed.format else "",
-                len(parsed.units),
-            )
-        else:
-            # The content itself is unusable: what the file used to say is gone.
-            self.store.sync_source(
-                path,
-                kind="chat" if kind == "chat" else "docs",
-                content_hash=digest,
-                mtime=st.st_mtime,
-                size=len(data),
-                passages=[],
-                status="skipped",
-                reason=parsed.reason,
-            )
-            return Outcome.SKIPPED, parsed.reason, 0
+    def _unusable(
+        self, path: str, kind: str, digest: str, mtime: float, size: int, reason: str
+    ) -> FileResult:
+        """The content itself is unusable (empty, binary): what the file used to say is gone."""
+        self.store.sync_source(
+            path,
+            kind="chat" if kind == "chat" else "docs",
+            content_hash=digest,
+            mtime=mtime,
+            size=size,
+            passages=[],
+            status="skipped",
+            reason=reason,
+        )
+        return Outcome.SKIPPED, reason, 0
+
+    def _store_parsed(
+        self, path: str, parsed: Parsed, known_ok: SourceState | None, stat_args: dict[str, Any]
+    ) -> FileResult:
+        """New or changed content: its passages replace the file's (a grown chat export: appended)."""
+        log.debug(
+            "read %s as %s%s: %d unit(s)",
+            path,
+            parsed.kind,
+            f" ({parsed.format})" if parsed.format else "",
+            len(parsed.units),
+        )
         reason = "; ".join(parsed.notes) or None
         chat = (
             ChatState(parsed.format, len(parsed.units), turns_digest(parsed.units))
@@ -188,23 +223,22 @@ class Ingestor:
             else None
         )
         units = parsed.units
-        grown = chat is not None and was_ok and _grew(known, parsed.units)  # type: ignore[arg-type]
+        grown = chat is not None and known_ok is not None and _grew(known_ok, parsed.units)
         if grown:  # a re-export with new messages: only the new turns are read
-            units = parsed.units[known.turns :]  # type: ignore[union-attr]
+            units = parsed.units[known_ok.turns :]  # type: ignore[union-attr]
         passages = [
             _new_passage(c) for c in make_passages(units, self.config.max_passage_tokens, self.count_tokens)
         ]
-        stat_args = {"content_hash": digest, "mtime": st.st_mtime, "size": len(data), "passages": passages}
-        if grown:
-            result = self.store.append_turns(path, chat=chat, reason=reason, **stat_args)  # type: ignore[arg-type]
+        if grown and chat is not None:
+            result = self.store.append_turns(path, chat=chat, reason=reason, passages=passages, **stat_args)
         else:
-            result = self.store.sync_source(path, kind=parsed.kind, reason=reason, chat=chat, **stat_args)
+            result = self.store.sync_source(
+                path, kind=parsed.kind, reason=reason, chat=chat, passages=passages, **stat_args
+            )
         log.info("ingested %s: %d new, %d superseded", path, result.added, result.superseded)
-        return (Outcome.CHANGED if was_ok else Outcome.NEW), None, result.added
+        return (Outcome.CHANGED if known_ok is not None else Outcome.NEW), None, result.added
 
-    def _skip(
-        self, path: str, reason: str, kind: str, mtime: float | None, size: int | None
-    ) -> tuple[Outcome, str, int]:
+    def _skip(self, path: str, reason: str, kind: str, mtime: float | None, size: int | None) -> FileResult:
         log.info("skipped %s: %s", path, reason)
         self.store.skip_source(
             path, reason, kind="chat" if kind == "chat" else "docs", mtime=mtime, size=size
@@ -259,9 +293,7 @@ class Ingestor:
                 report.add(path, Outcome.DELETED)
         return report
 
-    def _safe_ingest(
-        self, path: str, kind: str, known: SourceState | None, trust_stat: bool
-    ) -> tuple[Outcome, str | None, int]:
+    def _safe_ingest(self, path: str, kind: str, known: SourceState | None, trust_stat: bool) -> FileResult:
         try:
             return self.ingest_file(path, kind, known, trust_stat=trust_stat)
         except (UnicodeError, ValueError, OSError) as e:  # e.g. a name the filesystem can't encode
@@ -314,8 +346,31 @@ def check_watchable(path: str) -> str:
     return real
 
 
-def make_ingestor(store: Store, config: Config) -> Ingestor:
-    """An Ingestor counting tokens with the configured model's tokenizer."""
-    from sleepd.memory.tokens import load_token_counter
+def make_ingestor(store: Store, config: Config, count_tokens: CountTokens) -> Ingestor:
+    """An Ingestor with the configured watch settings, counting tokens with ``count_tokens`` (the
+    caller's: the daemon and evaluation pass the model's tokenizer; ingest never loads a model)."""
+    return Ingestor(store, config.watch, count_tokens)
 
-    return Ingestor(store, config.watch, load_token_counter(config))
+
+def ingest_paths(
+    ingestor: Ingestor, paths: Sequence[str], kind: str = "auto", track: Track | None = None
+) -> IngestReport:
+    """Read files and folders now (``sleepd ingest``, ``POST /ingest``): a folder is synced under the
+    watch that covers it (its filters, its kind), a file read alone, a missing path reported skipped."""
+    watches = ingestor.store.list_watches()
+    report = IngestReport()
+    for raw in paths:
+        path = os.path.abspath(os.path.expanduser(raw))
+        done, total = track(os.path.basename(path) or path) if track else (None, None)
+        if os.path.isdir(path):
+            watch = watch_covering(watches, path)
+            report.merge(ingestor.sync_folder(path, watch, kind, progress=done, on_total=total))
+        elif os.path.lexists(path):
+            if total:
+                total(1)
+            report.add(path, *ingestor.ingest_file(path, kind))
+            if done:
+                done(path)
+        else:
+            report.add(path, Outcome.SKIPPED, "no such file or folder")
+    return report

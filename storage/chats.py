@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from .records import NewPassage, insert_passage
 
@@ -32,11 +32,11 @@ class SessionSummary:
 class ChatStore:
     """Mixin of ``Store`` (uses its ``engine`` and ``writer``)."""
 
-    engine: object
-    writer: object
+    engine: Engine
+    writer: Engine
 
     def create_session(self, system_prompt: str | None = None, title: str | None = None) -> int:
-        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+        with self.writer.begin() as conn:
             row = conn.execute(
                 text("INSERT INTO chat_sessions(title, system_prompt) VALUES (:t, :s) RETURNING id"),
                 {"t": title, "s": system_prompt},
@@ -44,19 +44,19 @@ class ChatStore:
         return int(row[0])
 
     def session_exists(self, session_id: int) -> bool:
-        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
             return (
                 conn.execute(text("SELECT 1 FROM chat_sessions WHERE id = :id"), {"id": session_id}).first()
                 is not None
             )
 
     def last_session(self) -> int | None:
-        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
             v = conn.execute(text("SELECT id FROM chat_sessions ORDER BY updated_at DESC, id DESC")).first()
         return int(v[0]) if v else None
 
     def session_system_prompt(self, session_id: int) -> str | None:
-        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
             row = conn.execute(
                 text("SELECT system_prompt FROM chat_sessions WHERE id = :id"), {"id": session_id}
             ).first()
@@ -64,7 +64,7 @@ class ChatStore:
 
     def messages(self, session_id: int, limit: int = 50) -> list[ChatMessage]:
         """The last ``limit`` messages of a session, oldest first."""
-        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT role, content, created_at FROM (SELECT id, role, content, created_at "
@@ -76,7 +76,7 @@ class ChatStore:
 
     def list_sessions(self, limit: int = 20) -> list[SessionSummary]:
         """The ``limit`` most recently active sessions, newest first (empty ones left out)."""
-        with self.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT s.id, s.title, s.created_at, s.updated_at, count(m.id), "
@@ -94,7 +94,7 @@ class ChatStore:
     ) -> None:
         """Store one question and answer; ``remember``: the user's turn as a pending passage
         (only what the person said is learned, never the model's own words)."""
-        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+        with self.writer.begin() as conn:
             for role, content in (("user", user), ("assistant", assistant)):
                 conn.execute(
                     text("INSERT INTO chat_messages(session_id, role, content) VALUES (:s, :r, :c)"),
@@ -114,7 +114,7 @@ class ChatStore:
     def remember_note(self, client: str, note: NewPassage) -> int:
         """A note an agent asked to be remembered (MCP ``remember``): a pending passage of the source
         ``sleepd-note://<client>``, learned by the next sleep. Returns the passage id."""
-        with self.writer.begin() as conn:  # type: ignore[attr-defined]
+        with self.writer.begin() as conn:
             return _append_note(conn, f"{NOTE_SOURCE_PREFIX}{client}", note)
 
 

@@ -166,6 +166,31 @@ class SleepConfig:
 
 
 @dataclass(frozen=True)
+class RecallConfig:
+    """What default chat reads beside the weights — the one rule chat, the API and eval all use."""
+
+    # Buffer passages put in the prompt (unless closed-book): the best BM25 hits, at most this many,
+    # keeping those scoring at least buffer_score_floor of the best one's. A small model reads one
+    # right note well and two notes badly, so a weak second match ("server" in every server note)
+    # stays out.
+    buffer_notes: int = 2
+    buffer_score_floor: float = 0.5
+    # A recitation from the weights is read only if it holds at least this share of the question's
+    # content words: asked about a thing it never read, the adapted model still recites some note,
+    # with confidence, but that note holds few of the question's words. Two thirds: a question of
+    # two content words needs both (at one half, "capital of France?" read a Normans note naming
+    # France, and general answers kept fell to 70% on squad/), of three two, of six four.
+    min_coverage: float = 2 / 3
+
+    def __post_init__(self) -> None:
+        if self.buffer_notes < 0:
+            raise ConfigError(f"recall.buffer_notes must be 0 or more, got {self.buffer_notes}")
+        for key in ("buffer_score_floor", "min_coverage"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"recall.{key} must be in [0, 1], got {getattr(self, key)}")
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     tcp_port: int = 0  # 0 = no TCP listener, only the unix socket; else it needs `sleepd token`
     tcp_host: str = "127.0.0.1"  # where the TCP listener binds (every request needs the bearer token)
@@ -179,6 +204,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     sleep: SleepConfig = field(default_factory=SleepConfig)
+    recall: RecallConfig = field(default_factory=RecallConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
 
     @property
@@ -195,6 +221,7 @@ _SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "watch": WatchConfig,
     "sleep": SleepConfig,
+    "recall": RecallConfig,
     "daemon": DaemonConfig,
 }
 

@@ -1,4 +1,5 @@
-"""Log set-up for every sleepd process: one line per record, on stderr or in the detached log.
+"""Log set-up for every sleepd process (daemon, sleep child, CLI): one line per record, on stderr or in
+the detached log. It lives in storage, the bottom layer, so that every layer may set it up.
 
 - Under systemd, when ``JOURNAL_STREAM`` names our stderr (see systemd.exec(5)), every line starts
   with the sd-daemon priority prefix ``<N>`` (sd-daemon(3)), so ``journalctl -p warning`` filters

@@ -193,7 +193,7 @@ def current_version(conn: Connection) -> int:
             "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
         )
     )
-    return int(conn.execute(text("SELECT coalesce(max(version), 0) FROM schema_version")).scalar())
+    return int(conn.execute(text("SELECT coalesce(max(version), 0) FROM schema_version")).scalar() or 0)
 
 
 def migrate(engine: Engine, target: int = LATEST) -> int:

@@ -78,3 +78,8 @@ class Source:
     passages: int = 0
     format: str | None = None  # the chat format recognised ("whatsapp", ...)
     turns: int | None = None  # chat turns read
+
+    def as_dict(self) -> dict[str, object]:
+        """What `sleepd sources --json` and the API's /sources show of it."""
+        keys = ("path", "kind", "status", "reason", "passages", "size", "format", "turns")
+        return {k: getattr(self, k) for k in keys}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from .chats import ChatStore
+from .config import RecallConfig
 from .records import NewPassage, Passage, SearchHit, Source, insert_passage
 from .sources import SourceSync
 
@@ -42,6 +43,9 @@ def fts_query(query: str) -> str:
 
 
 class _StoreBase:
+    engine: Engine
+    writer: Engine
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine  # reads
         self.writer = engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -88,7 +92,8 @@ class _StoreBase:
         return rows[0] if rows else None
 
     def list_sources(self, status: str | None = None, path: str | None = None) -> list[Source]:
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, object] = {}
         if status:
             where.append("s.status = :status")
             params["status"] = status
@@ -120,7 +125,8 @@ class _StoreBase:
     def passages(
         self, status: str | None = None, source_id: int | None = None, limit: int | None = None
     ) -> list[Passage]:
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, object] = {}
         if status:
             where.append("p.status = :status")
             params["status"] = status
@@ -156,19 +162,27 @@ class _StoreBase:
             rows = conn.execute(text(sql), {"q": match, "k": k}).all()
         return [SearchHit(_passage(r), -float(r[9])) for r in rows]
 
-    def notes_for(self, query: str, k: int = 2) -> list[SearchHit]:
-        """What chat puts in the prompt: the best BM25 hits over every live passage, keeping those
-        scoring at least half the best one's. A small model reads one right note well and two notes
-        badly, so a weak second match ("server" in every server note) stays out."""
-        hits = self.search(query, k=k)
-        return [h for h in hits if h.score >= 0.5 * hits[0].score]
+    def notes_for(self, query: str, recall: RecallConfig) -> list[SearchHit]:
+        """What default chat puts in the prompt (chat, the API and eval alike): the best BM25 hits
+        over every live passage, ``recall.buffer_notes`` at most, keeping those scoring at least
+        ``recall.buffer_score_floor`` of the best one's (see ``RecallConfig``)."""
+        if recall.buffer_notes == 0:
+            return []
+        hits = self.search(query, k=recall.buffer_notes)
+        return [h for h in hits if h.score >= recall.buffer_score_floor * hits[0].score]
 
     # -- overview ------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, dict[str, int]]:
         with self.engine.connect() as conn:
-            src = dict(conn.execute(text("SELECT status, count(*) FROM sources GROUP BY status")).all())
-            pas = dict(conn.execute(text("SELECT status, count(*) FROM passages GROUP BY status")).all())
+            src: dict[str, int] = {
+                r[0]: int(r[1])
+                for r in conn.execute(text("SELECT status, count(*) FROM sources GROUP BY status"))
+            }
+            pas: dict[str, int] = {
+                r[0]: int(r[1])
+                for r in conn.execute(text("SELECT status, count(*) FROM passages GROUP BY status"))
+            }
             held = conn.execute(
                 text("SELECT count(*) FROM passages WHERE status = 'pending' AND held_reason IS NOT NULL")
             ).scalar()
@@ -176,7 +190,7 @@ class _StoreBase:
         # held: pending passages a sleep found nothing to train on (still in the buffer for chat)
         return {
             "sources": {s: int(src.get(s, 0)) for s in SOURCE_STATUSES},
-            "passages": passages | {"held": held},
+            "passages": passages | {"held": int(held or 0)},
         }
 
     def record_version(

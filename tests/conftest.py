@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.ingest.ingestor import Ingestor, make_ingestor
+from sleepd.memory.tokens import load_token_counter
 from sleepd.storage import Config, Paths, Store, load_config, open_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,4 +124,4 @@ def tok_store(tok_config: Config) -> Store:
 
 @pytest.fixture
 def ingestor(tok_store: Store, tok_config: Config) -> Ingestor:
-    return make_ingestor(tok_store, tok_config)
+    return make_ingestor(tok_store, tok_config, load_token_counter(tok_config))

@@ -20,10 +20,11 @@ def sleepd(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_import_leaves_torch_out() -> None:
+def test_cli_import_leaves_torch_and_sqlalchemy_out() -> None:
     code = (
         "import sys, sleepd.cli.main, sleepd.cli; "
-        "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "bad = [m for m in ('torch', 'transformers', 'peft', 'sqlalchemy', 'httpx', 'sleepd.daemon') "
+        "if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

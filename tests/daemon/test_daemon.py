@@ -169,7 +169,7 @@ def test_service_install_writes_a_unit_systemd_accepts(
     proc = sleepd("service", "install")
     unit = tmp_path / "xdg" / "systemd" / "user" / "sleepd.service"
     text = unit.read_text()
-    assert f"ExecStart={sys.executable} -m sleepd.cli.main daemon" in text
+    assert f"ExecStart={sys.executable} -m sleepd.daemon" in text
     assert f"Environment=SLEEPD_HOME={os.environ['SLEEPD_HOME']}" in text
     for line in (
         "Type=notify",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.dataset import PassageInput, build_examples, recall_prompt
 from sleepd.memory.facts import (
     FACT_WORDS,
     WordSignal,
@@ -19,8 +18,10 @@ from sleepd.memory.facts import (
     sentences,
     stem,
 )
-from sleepd.memory.gate import GENERAL_PROBES
-from sleepd.memory.rehearsal import NOTHING, unlearn_examples
+from sleepd.memory.prompts import NOTHING, recall_prompt
+from sleepd.memory.sleeping.dataset import PassageInput, build_examples
+from sleepd.memory.sleeping.gate import GENERAL_PROBES
+from sleepd.memory.sleeping.rehearsal import unlearn_examples
 
 from ..conftest import SHARED
 
@@ -97,7 +98,7 @@ def test_a_question_naming_nothing_still_shares_words_with_its_note(signal: Word
 
 
 def test_a_recitation_is_read_only_when_it_covers_the_question(signal: WordSignal) -> None:
-    from sleepd.memory.recall import worth_reading
+    from sleepd.memory.serving.recall import worth_reading
 
     staging = "Weekly sync: The staging cluster is called mistral-7 and it runs the ticket system."
     q = "What is the staging cluster called?"

@@ -45,6 +45,6 @@ def test_real_bundled_model_loads_and_answers(real_model_home: Path) -> None:
     cfg_json = (lm.source.cached_dir / "config.json").read_text()
     assert "quantization_config" not in cfg_json
 
-    from sleepd.memory.generate import generate
+    from sleepd.memory.serving.generate import generate
 
     assert "Paris" in generate(lm, [{"role": "user", "content": "What is the capital of France?"}])

@@ -117,8 +117,8 @@ def test_a_default_sleep_trains_in_the_format_the_probe_chose(
     measured: ProbeResult,
     expected: str,
 ) -> None:
-    from sleepd.memory import sleep as sleep_module
-    from sleepd.memory.sleep import run_sleep
+    from sleepd.memory.sleeping import pipeline as sleep_module
+    from sleepd.memory.sleeping.pipeline import run_sleep
     from sleepd.memory.versions import VersionStore
 
     monkeypatch.setattr(precision, "cpu_flags", lambda *_: NATIVE)  # whatever this CPU has

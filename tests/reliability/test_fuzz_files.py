@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sleepd.ingest.ingestor import Ingestor, Outcome, make_ingestor
+from sleepd.memory.tokens import load_token_counter
 from sleepd.storage import Config, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
@@ -91,7 +92,7 @@ def _check_recorded(store: Store, ingestor: Ingestor, root: bytes, path: bytes, 
 def test_any_file_is_stored_or_skipped_with_a_reason(
     tiny_store: Store, tiny_config: Config, parts: list[str], name: bytes, suffix: bytes, data: bytes
 ) -> None:
-    ingestor = make_ingestor(tiny_store, tiny_config)
+    ingestor = make_ingestor(tiny_store, tiny_config, load_token_counter(tiny_config))
     with tempfile.TemporaryDirectory(dir=tiny_config.paths.data_dir) as tmp:
         root = os.fsencode(tmp) + b"/r%d" % next(_counter)
         os.makedirs(root)
@@ -105,7 +106,7 @@ def test_bad_corpus_and_control_characters(tiny_store: Store, tiny_config: Confi
     folder = tmp_path / "bad"
     expected = write_bad_files(folder, tiny_config.watch.max_file_bytes)
     (folder / "tab\tand\x1bescape.md").write_text("The ferry leaves at nine.")
-    report = make_ingestor(tiny_store, tiny_config).sync_folder(str(folder))
+    report = make_ingestor(tiny_store, tiny_config, load_token_counter(tiny_config)).sync_folder(str(folder))
     skipped = dict(report.skipped)
     record("bad_inputs_tried", len(expected) + 1, add=True)
     for name, word in expected.items():
@@ -146,7 +147,9 @@ def test_the_daemon_watching_a_folder_of_fuzzed_files_stays_up(tiny_config: Conf
         sleepd("watch", "add", str(folder))
         written = _random_files(folder, 150, seed=7)
         store = Store(open_engine(tiny_config))
-        wanted = make_ingestor(store, tiny_config).filter_for(store.list_watches()[0])
+        wanted = make_ingestor(store, tiny_config, load_token_counter(tiny_config)).filter_for(
+            store.list_watches()[0]
+        )
         names = [os.fsdecode(p) for p in written if _utf8(p)]
         expected = [p for p in names if wanted.wanted(os.path.relpath(p, folder))]
         assert len(expected) > 80

@@ -19,14 +19,15 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput, recall_prompt
-from .facts import WordSignal, fact_queries, passage_facts
-from .generate import GenerationConfig, generate
-from .model import LoadedModel
+from sleepd.memory.facts import WordSignal, fact_queries, passage_facts
+from sleepd.memory.model import LoadedModel
+from sleepd.memory.prompts import NOTHING, recall_prompt
+from sleepd.memory.serving.generate import GenerationConfig, generate
+
+from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput
 
 log = logging.getLogger(__name__)
 
-NOTHING = "Nothing."
 
 GENERIC_PROMPTS = (
     "Give me three tips for sleeping better.",
@@ -47,10 +48,6 @@ GENERIC_PROMPTS = (
     "Give me a short motivational quote.",
 )
 DREAM_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.1)
-
-
-def is_nothing(recitation: str) -> bool:
-    return recitation.strip().lower().startswith(NOTHING.lower().rstrip("."))
 
 
 def _cache_path(cache_dir: Path, base_name: str) -> Path:

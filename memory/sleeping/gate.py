@@ -19,13 +19,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sleepd.memory.facts import fact_queries, passage_facts
+from sleepd.memory.model import LoadedModel
+from sleepd.memory.prompts import hit, recall_prompt
+from sleepd.memory.serving.generate import GenerationConfig, complete, generate
+from sleepd.memory.serving.recall import RECITE_GEN, answer_with_memory, word_signal
 from sleepd.storage import Passage
-
-from .dataset import recall_prompt
-from .facts import fact_queries, passage_facts
-from .generate import GenerationConfig, complete, generate
-from .model import LoadedModel
-from .recall import RECITE_GEN, answer_with_memory, word_signal
 
 # Everyday questions the plain model tends to answer right, kept apart from the benchmark's general
 # probe (tests/ checks it) so that the gate is no proxy of the figure it is judged by.
@@ -68,11 +67,6 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
         recited = signal.stems(complete(lm, recall_prompt(query), RECITE_GEN))
         ok += len(words & recited) >= len(words) / 2
     return ok / len(probes)
-
-
-def hit(answer: str, gold: str) -> bool:
-    """An answer is right when it holds the gold string, case-insensitively (probes and evaluation)."""
-    return gold.lower() in answer.lower()
 
 
 def general_kept(lm: LoadedModel) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import WordSignal, coverage
-from sleepd.memory.recall import notes_to_read, reading_messages
+from sleepd.memory.serving.recall import notes_to_read, reading_messages
 
 QUESTION = "Which pier do the ferries to Quill Island leave from?"
 FERRIES = "Ferries to Quill Island leave from pier 4 every two hours."

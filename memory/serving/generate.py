@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import LoadedModel
+from sleepd.memory.model import LoadedModel
 
 Message = dict[str, str]
 

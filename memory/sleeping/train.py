@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sleepd.storage.config import SleepConfig
+
 from .dataset import Tokenized, length_grouped_batches
 
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -25,16 +27,31 @@ TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    rank: int = 32
-    alpha: int = 32
-    learning_rate: float = 1e-3
-    epochs: int = 8
+    """The training loop's settings. The ones a user sets live in ``SleepConfig`` (one source):
+    a sleep builds this with ``from_sleep``, and the defaults here are the sleep config's."""
+
+    rank: int = SleepConfig.lora_rank
+    alpha: int = SleepConfig.lora_rank
+    learning_rate: float = SleepConfig.learning_rate
+    epochs: int = SleepConfig.epochs
     batch_tokens: int = 2048  # padded tokens per optimizer step (upper bound, see train_lora)
     min_steps_per_epoch: int = 8
     bf16: bool = False  # callers pass memory.precision's choice: bf16 is slow where it is emulated
     seed: int = 0
     warmup_steps: int = 4
     cache_frozen: bool = True  # training top layers only: cache what the frozen ones output
+
+    @classmethod
+    def from_sleep(cls, sleep: SleepConfig, bf16: bool, **overrides: Any) -> TrainConfig:
+        """The sleep config's training settings, in the number format chosen for this machine."""
+        fields = {
+            "rank": sleep.lora_rank,
+            "alpha": sleep.lora_rank,
+            "learning_rate": sleep.learning_rate,
+            "epochs": sleep.epochs,
+            "bf16": bf16,
+        }
+        return cls(**{**fields, **overrides})
 
 
 @dataclass

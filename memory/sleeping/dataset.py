@@ -15,11 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .facts import Fact, WordSignal, fact_queries, passage_facts
-
-# Recitation is trained and prompted as plain text, not through the chat template: the template's
-# system prompt would more than double every example's length for nothing the model needs.
-RECALL_PROMPT = "Question: {query}\nFrom my notes:\n"
+from sleepd.memory.facts import Fact, WordSignal, fact_queries, passage_facts
+from sleepd.memory.prompts import recall_prompt
+from sleepd.storage.config import SleepConfig
 
 
 @dataclass(frozen=True)
@@ -40,15 +38,17 @@ class PassageInput:
 
 @dataclass(frozen=True)
 class DataConfig:
-    keyword_queries: int = 2  # per fact
-    cloze_queries: int = 2  # per fact
+    """Rule-made queries per fact; set in ``SleepConfig`` (``from_sleep``), whose defaults these are."""
+
+    keyword_queries: int = SleepConfig.keyword_queries
+    cloze_queries: int = SleepConfig.cloze_queries
+
+    @classmethod
+    def from_sleep(cls, sleep: SleepConfig) -> DataConfig:
+        return cls(sleep.keyword_queries, sleep.cloze_queries)
 
 
 DEFAULT_DATA = DataConfig()
-
-
-def recall_prompt(query: str) -> str:
-    return RECALL_PROMPT.format(query=query.strip())
 
 
 def fact_examples(fact: Fact, signal: WordSignal, cfg: DataConfig) -> list[Example]:

@@ -5,9 +5,9 @@
    speaking, with nothing from the buffer.
 2. The question is asked twice, as written and in the keyword shape sleep trains on
    (``facts.question_query``). A recitation is kept only if it is not the "Nothing." an unlearned
-   fact recites, holds at least ``MIN_COVERAGE`` of the question's content words and adds one the
-   question lacks (an echo of the question holds nothing to read); of those, the one covering most
-   of the question is read.
+   fact recites, holds at least ``min_coverage`` (``RecallConfig``) of the question's content words
+   and adds one the question lacks (an echo of the question holds nothing to read); of those, the
+   one covering most of the question is read.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
 """
@@ -20,23 +20,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .dataset import recall_prompt
-from .facts import WordSignal, coverage, question_query
+from sleepd.memory.facts import WordSignal, coverage, question_query
+from sleepd.memory.model import LoadedModel
+from sleepd.memory.prompts import is_nothing, recall_prompt
+from sleepd.storage.config import RecallConfig
+
 from .generate import GenerationConfig, Message, complete_scored, stream_generate
-from .model import LoadedModel
-from .rehearsal import is_nothing
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
 # too, so a recitation or an answer that repeats a name or number from its note is pushed away
 # from it (measured on the devset: right recitations were read wrong, a port name became a ship).
 RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
-# A recitation is read only if it holds at least this share of the question's content words: asked
-# about a thing it never read, the adapted model still recites some note, with confidence (its mean
-# token log-probability on general questions was as high as on right recitations), but that note
-# holds few of the question's words. Two thirds: a question of two content words needs both (at one
-# half, "capital of France?" read a Normans note naming France, and general answers kept fell to 70%
-# on squad/), of three two, of six four (paraphrased questions miss a word or two).
-MIN_COVERAGE = 2 / 3
+# The share of a question's content words a recitation must hold to be read: RecallConfig's
+# (storage/config.py, where the measurements behind two thirds are); one default, one source.
+MIN_COVERAGE = RecallConfig.min_coverage
 
 
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
@@ -58,15 +55,15 @@ def word_signal(tokenizer: Any) -> WordSignal:
     return WordSignal(tokenizer)
 
 
-def worth_reading(question: str, text: str, signal: WordSignal) -> bool:
+def worth_reading(question: str, text: str, signal: WordSignal, min_coverage: float = MIN_COVERAGE) -> bool:
     """A recitation that answers ``question`` from memory, not free association or an echo."""
     if not text or is_nothing(text):
         return False  # unlearned
     q, t = signal.stems(question), signal.stems(text)
-    return bool(q) and len(q & t) >= MIN_COVERAGE * len(q) - 1e-9 and bool(t - q)
+    return bool(q) and len(q & t) >= min_coverage * len(q) - 1e-9 and bool(t - q)
 
 
-def recite_for(lm: LoadedModel, question: str) -> Recollection:
+def recite_for(lm: LoadedModel, question: str, min_coverage: float = MIN_COVERAGE) -> Recollection:
     """Recite for the question and for its keyword form (the shape sleep trains on); keep the one
     recitation worth reading that covers most of the question (a small model reads one note well
     and two notes badly)."""
@@ -75,7 +72,7 @@ def recite_for(lm: LoadedModel, question: str) -> Recollection:
     scored = []
     for query in dict.fromkeys([question_query(question, signal), question]):
         text, logprob = complete_scored(lm, recall_prompt(query), RECITE_GEN)
-        if worth_reading(question, text, signal):
+        if worth_reading(question, text, signal, min_coverage):
             scored.append((coverage(question, text, signal), logprob, query, text))
         else:  # an unlearned (forgotten) fact, or free association about a thing never read
             rec.dropped.append((query, text))
@@ -127,10 +124,11 @@ def answer_with_memory(
     *,
     recite: bool = True,
     notes: Sequence[str] = (),
+    min_coverage: float = MIN_COVERAGE,
 ) -> tuple[Iterator[str], Recollection]:
     """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
     (fresh passages from the buffer; empty for closed-book) in the prompt."""
-    rec = recite_for(lm, question) if recite else Recollection(question)
+    rec = recite_for(lm, question, min_coverage) if recite else Recollection(question)
     read = notes_to_read(question, [t for _, t in rec.recitations], notes, word_signal(lm.tokenizer))
     rec.read = [t for t in read if t not in notes]
     messages = reading_messages(question, read, history)

@@ -49,7 +49,7 @@ def test_detached_log_is_timestamped_rotated_and_catches_raw_stderr(tmp_path: Pa
     code = f"""
 import logging, sys
 from pathlib import Path
-from sleepd.daemon.logs import FollowedLogFile, configure_logging
+from sleepd.storage.logs import FollowedLogFile, configure_logging
 configure_logging(base_level=logging.INFO, log_file=Path({str(tmp_path / "daemon.log")!r}))
 root = logging.getLogger()
 old = root.handlers[0]

@@ -1,0 +1,386 @@
+"""One sleep: pending passages (+ a bounded replay sample) -> training data -> chosen layers ->
+LoRA training -> new memory version, written atomically, then passages marked consolidated.
+
+The adapter carries LoRA weights on every layer; each sleep continues the current version's
+adapter and trains only the layers chosen for its data, so a version is one self-contained adapter
+and memories of earlier sleeps live on in the layers this sleep leaves alone (and through replay).
+Cost grows with the new text plus the bounded replay sample, not with the whole history.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sleepd.memory.facts import WordSignal
+from sleepd.memory.loader import attach_adapter, save_adapter
+from sleepd.memory.model import LoadedModel, load_model
+from sleepd.memory.precision import resolve as resolve_precision
+from sleepd.memory.versions import VersionStore
+from sleepd.storage import Passage, Store
+from sleepd.storage.config import Config, SleepConfig
+from sleepd.storage.errors import SleepError
+
+from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
+from .gate import recall_probe, run_gate
+from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
+from .rehearsal import base_answers, dream_examples, unlearn_examples
+from .report import write_report
+from .train import TrainConfig, add_lora, train_lora
+
+log = logging.getLogger(__name__)
+
+STAGES = ("collect", "data", "layers", "train", "gate", "write")
+Progress = Callable[[str, int, int, dict[str, Any]], None]  # (stage, done, total, extra)
+
+
+class NothingToConsolidate(SleepError):
+    """No pending passages: a sleep would change nothing."""
+
+
+class GateRejected(SleepError):
+    """The new version failed the gate; the previous one stays current, passages stay pending."""
+
+
+@dataclass
+class SleepResult:
+    version: int
+    new_passages: int
+    replay_passages: int
+    examples: int
+    layers: list[int]
+    layer_scores: list[float]
+    train_tokens: int
+    train_seconds: float
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    forgotten_passages: int = 0
+    new_tokens: int = 0  # tokens of the new passages' text
+    held_passages: int = 0  # left pending: nothing to train on (reason recorded)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.train_tokens / self.train_seconds if self.train_seconds else 0.0
+
+    @property
+    def train_tokens_per_new_token(self) -> float:
+        return self.train_tokens / self.new_tokens if self.new_tokens else 0.0
+
+    @property
+    def seconds_per_1k_new_tokens(self) -> float:
+        return self.seconds / self.new_tokens * 1000 if self.new_tokens else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """What `sleepd sleep` prints and the daemon reports as its last sleep (JSON-ready)."""
+        return {
+            "outcome": "version",
+            "version": self.version,
+            "new_passages": self.new_passages,
+            "replay_passages": self.replay_passages,
+            "examples": self.examples,
+            "layers": self.layers,
+            "train_tokens": self.train_tokens,
+            "forgotten_passages": self.forgotten_passages,
+            "held_passages": self.held_passages,
+            "train_tokens_per_s": round(self.tokens_per_s, 1),
+            "train_tokens_per_new_token": round(self.train_tokens_per_new_token, 1),
+            "seconds_per_1k_new_tokens": round(self.seconds_per_1k_new_tokens, 1),
+            "final_loss": self.losses[-1] if self.losses else None,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _inputs(passages: list[Passage]) -> list[PassageInput]:
+    return [PassageInput(p.id, p.text, p.source_path, p.role) for p in passages]
+
+
+def replay_sample(store: Store, n_new: int, ratio: float, minimum: int, seed: int) -> list[Passage]:
+    consolidated = store.passages(status="consolidated")
+    k = min(len(consolidated), max(minimum, math.ceil(ratio * n_new)))
+    return random.Random(seed).sample(consolidated, k) if k else []
+
+
+def _forgetting(store: Store, replay: list[Passage]) -> tuple[list[Passage], list[Passage]]:
+    """(passages to unlearn, live passages of the same files that the replay sample lacks: what an
+    edit kept is recited again in the same sleep)."""
+    forgotten = store.passages_to_forget()
+    if not forgotten:
+        return [], []
+    files = {p.source_id for p in forgotten}
+    have = {p.id for p in replay}
+    kept = [p for p in store.passages(status="consolidated") if p.source_id in files and p.id not in have]
+    return forgotten, kept
+
+
+def _hold_reason(passage: Passage) -> str | None:
+    """Why a passage without training data is not marked consolidated; None: nothing to learn."""
+    if passage.role == "assistant":
+        return None  # the assistant's side of a chat ("Got it.") is context, not a note
+    return "no sentence with a content word to train on"
+
+
+@dataclass
+class Collected:
+    """Stage "collect": what this sleep learns, rehearses and unlearns."""
+
+    new: list[Passage]
+    replay: list[Passage]
+    forgotten: list[Passage]
+
+
+@dataclass
+class TrainingData:
+    """Stage "data": tokenized examples (rehearsal last), and what the new passages gave."""
+
+    tokenized: list[Any]
+    n_dreams: int
+    learned: list[Passage]  # new passages with something to train on
+    held: dict[int, str]  # new passages left pending, with the reason
+    unlearn_prompts: list[str]  # recall prompts now answered "Nothing."
+
+
+def collect(store: Store, cfg: SleepConfig, versions: VersionStore) -> Collected:
+    held_before = store.held_reasons()  # left pending by an earlier sleep: nothing to train on
+    new = [p for p in store.passages(status="pending") if p.id not in held_before]
+    replay = replay_sample(store, len(new), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
+    forgotten, kept = _forgetting(store, replay)
+    if not new and not forgotten:
+        raise NothingToConsolidate("no pending passages and nothing to forget")
+    return Collected(new, replay + kept, forgotten)
+
+
+def make_training_data(
+    lm: LoadedModel, store: Store, got: Collected, cfg: SleepConfig, versions: VersionStore
+) -> TrainingData:
+    signal = WordSignal(lm.tokenizer)
+    data_cfg = DataConfig.from_sleep(cfg)
+    examples, learned, held = [], [], {}
+    for p in got.new:
+        made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+        examples += made
+        reason = None if made else _hold_reason(p)
+        if reason:
+            held[p.id] = reason  # stays pending: chat still reaches it through the buffer
+        else:
+            learned.append(p)
+    for p in got.replay:
+        examples += passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+    live = store.passages(status="consolidated") + got.new
+    unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg)
+    examples += unlearn
+    if held:
+        store.hold_passages(held)
+        log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
+    if not examples:
+        raise NothingToConsolidate("pending passages hold nothing to learn (no sentence with a content word)")
+    # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
+    # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
+    # a forget) keeps the same share of rehearsal as a first one
+    n_dreams = math.ceil(cfg.general_ratio * (len(got.new) + len(got.replay)))
+    dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
+    tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
+    return TrainingData(tokenized, len(dreams), learned, held, sorted({ex.prompt for ex in unlearn}))
+
+
+def pick_layers(
+    model: Any, data: TrainingData, cfg: SleepConfig, n_layers: int
+) -> tuple[list[int], list[float]]:
+    """Stage "layers": (layers to train, each layer's score). Scored either way: the report shows
+    where the new data's loss is sensitive."""
+    k = cfg.layers_of(n_layers)
+    if k >= n_layers:
+        return list(range(n_layers)), [1.0 / n_layers] * n_layers
+    task = data.tokenized[: len(data.tokenized) - data.n_dreams]
+    sample = task[:: max(1, len(task) // cfg.fisher_examples)][: cfg.fisher_examples]  # every passage
+    scores = score_layers(model, sample, n_layers)
+    if cfg.layer_choice == "last" or not data.n_dreams:
+        return list(range(n_layers - k, n_layers)), scores
+    # relative to general text: the dreams are the last n_dreams examples
+    general = score_layers(model, data.tokenized[-data.n_dreams :][: cfg.fisher_examples], n_layers)
+    return choose_layers(relative_scores(scores, general), k), scores
+
+
+def run_sleep(
+    config: Config,
+    store: Store,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SleepResult:
+    """One sleep, stage by stage (STAGES); raises NothingToConsolidate or GateRejected, leaving the
+    served version as it was."""
+    started = time.perf_counter()
+    report = progress or (lambda *_: None)
+    cfg = config.sleep
+    versions = VersionStore(config.paths.data_dir)
+    versions.ensure()
+    versions.cleanup_partial()
+
+    report("collect", 0, 1, {})
+    got = collect(store, cfg, versions)
+    report("collect", 1, 1, {"new": len(got.new), "replay": len(got.replay), "forget": len(got.forgotten)})
+
+    report("data", 0, 1, {})
+    lm = load_model(config)
+    data = make_training_data(lm, store, got, cfg, versions)
+    report("data", 1, 1, {"examples": len(data.tokenized)})
+
+    parent = versions.current()
+    precision = resolve_precision(cfg.dtype, "train", config.paths.state_dir)
+    log.info("sleep: training in %s (%s)", precision.dtype, precision.reason)
+    train_cfg = TrainConfig.from_sleep(cfg, precision.bf16)
+    if parent is not None:
+        model = attach_adapter(lm, versions.path_of(parent), trainable=True).model
+    else:
+        model = add_lora(lm.model, None, train_cfg)
+    adapted = LoadedModel(model, lm.tokenizer, lm.source)
+    probe_before = recall_probe(adapted, data.learned)
+    replay_before = recall_probe(adapted, got.replay) if got.replay else None
+
+    report("layers", 0, 1, {})
+    layers, scores = pick_layers(model, data, cfg, lm.model.config.num_hidden_layers)
+    set_trainable_layers(model, layers)
+    report("layers", 1, 1, {"layers": layers})
+
+    log.info("sleep: training on %d examples, layers %s", len(data.tokenized), layers)
+    stats = train_lora(
+        model,
+        data.tokenized,
+        train_cfg,
+        on_step=lambda step, total, loss: report("train", step, total, {"loss": loss}),
+        should_stop=should_stop,
+    )
+
+    report("gate", 0, 1, {})
+    verdict = run_gate(
+        adapted,
+        data.learned,
+        cfg.gate_min_recall,
+        cfg.gate_min_general_kept,
+        got.replay,
+        replay_before,
+        cfg.gate_min_replay_kept,
+    )
+    report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
+    if not verdict.passed:
+        log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
+        raise GateRejected(verdict.reason)
+
+    report("write", 0, 1, {})
+    new_tokens = sum(p.token_count for p in got.new)
+    meta = version_meta(
+        lm.source.name, parent, cfg, got, data, (layers, scores), stats, verdict, precision.as_dict()
+    )
+    meta["probe_before"], meta["replay_probe_before"] = probe_before, replay_before
+    meta["seconds_per_1k_new_tokens"] = (
+        (time.perf_counter() - started) / new_tokens * 1000 if new_tokens else None
+    )
+    version = write_version(store, versions, model, meta, got, data, cfg)
+    report("write", 1, 1, {"version": version})
+    return SleepResult(
+        version=version,
+        new_passages=len(data.learned),
+        replay_passages=len(got.replay),
+        examples=len(data.tokenized),
+        layers=layers,
+        layer_scores=scores,
+        train_tokens=stats.tokens,
+        train_seconds=stats.seconds,
+        losses=stats.losses,
+        seconds=time.perf_counter() - started,
+        forgotten_passages=len(got.forgotten),
+        new_tokens=new_tokens,
+        held_passages=len(data.held),
+    )
+
+
+def write_version(
+    store: Store,
+    versions: VersionStore,
+    model: Any,
+    meta: dict[str, Any],
+    got: Collected,
+    data: TrainingData,
+    cfg: SleepConfig,
+) -> int:
+    """Stage "write": the adapter and its report, atomically; served, then its passages marked."""
+    version = versions.next_id(at_least=(store.latest_memory_version() or 0) + 1)
+
+    def save(tmp: Path) -> None:
+        save_adapter(model, tmp)
+        write_report(tmp, version, meta)
+
+    path = versions.write(version, save, meta)
+    # Serve it first, then mark its passages: a crash between the two leaves them pending (the next
+    # sleep learns them again), never marked as learned in a version that is not served.
+    versions.set_current(version)
+    store.record_version(
+        version,
+        meta["base_model"],
+        str(path),
+        meta["parent"],
+        [p.id for p in data.learned],
+        meta,
+        [p.id for p in got.forgotten],
+    )
+    if pruned := versions.prune(cfg.keep_versions):
+        log.info(
+            "pruned memory versions %s (keeping %d besides the current and pinned ones)",
+            pruned,
+            cfg.keep_versions,
+        )
+    return version
+
+
+def version_meta(
+    base_model: str,
+    parent: int | None,
+    cfg: SleepConfig,
+    got: Collected,
+    data: TrainingData,
+    layer_choice: tuple[list[int], list[float]],
+    stats: Any,
+    verdict: Any,
+    precision: dict[str, str],
+) -> dict[str, Any]:
+    """What a memory version records of its sleep (meta.json, the report, `memory show`)."""
+    new_tokens = sum(p.token_count for p in got.new)
+    layers, scores = layer_choice
+    return {
+        "base_model": base_model,
+        "parent": parent,
+        "passages": [p.id for p in data.learned],
+        "held_passages": data.held,
+        "replay_passages": [p.id for p in got.replay],
+        "forgotten_passages": [p.id for p in got.forgotten],
+        "unlearned": data.unlearn_prompts,  # recall prompts now answered "Nothing."
+        "examples": len(data.tokenized),
+        "dream_examples": data.n_dreams,
+        "new_tokens": new_tokens,
+        "train_tokens_per_new_token": stats.tokens / new_tokens if new_tokens else None,
+        "layers": layers,
+        "layer_scores": scores,
+        "losses": stats.losses,
+        "train_tokens": stats.tokens,
+        "train_seconds": stats.seconds,
+        "precision": precision,
+        "gate": {
+            "recall": verdict.recall,
+            "general_kept": verdict.general_kept,
+            "replay_recall": verdict.replay_recall,
+        },
+        "config": {
+            "rank": cfg.lora_rank,
+            "lr": cfg.learning_rate,
+            "epochs": cfg.epochs,
+            "dtype": cfg.dtype,
+            "layer_share": cfg.layer_share,
+            "layer_choice": cfg.layer_choice,
+            "queries": [cfg.keyword_queries, cfg.cloze_queries],
+        },
+    }
