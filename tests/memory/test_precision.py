@@ -41,9 +41,10 @@ def test_auto_follows_the_probe_on_a_cpu_with_native_bf16() -> None:
     assert fast.dtype == "bf16" and "avx512_bf16" in fast.reason and "4.71x" in fast.reason
     slow = choose_precision("auto", "train", flags=NATIVE, probe=_probe(SLOWER, calls))
     assert slow.dtype == "fp32" and "0.16x" in slow.reason
-    tie = ProbeResult(fp32_gflops=32.0, bf16_gflops=33.0)  # decoding's shape: memory-bound
+    tie = ProbeResult(fp32_gflops=32.0, bf16_gflops=40.0)  # decoding's shape: memory-bound, 1.25x
     assert choose_precision("auto", "serve", flags=NATIVE, probe=_probe(tie, calls)).dtype == "fp32"
-    assert calls == ["train", "train", "serve"]
+    assert choose_precision("auto", "train", flags=NATIVE, probe=_probe(tie, calls)).dtype == "bf16"
+    assert calls == ["train", "train", "serve", "train"]
 
 
 def test_an_explicit_setting_wins_over_hardware_and_probe() -> None:
