@@ -50,7 +50,10 @@ def make_app(daemon: Daemon, token: str | None = None) -> FastAPI:
     async def limit_body(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+            message = f"request body over {MAX_BODY_BYTES:,} bytes"
+            if request.url.path.startswith("/v1/"):
+                return openai_error(413, message, None, "request_too_large")
+            return JSONResponse({"detail": message}, status_code=413)
         return await call_next(request)
 
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .api_deps import DaemonDep
 from .core import Daemon
+from .prompt_limits import PromptTooLong
 from .serving import ChatRequest
+from .streaming import collect, events
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -165,7 +168,9 @@ def models(daemon: DaemonDep) -> dict[str, Any]:
 
 
 @router.post("/v1/chat/completions", response_model=None)
-def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSONResponse | StreamingResponse:
+async def completions(
+    body: CompletionIn, request: Request, daemon: DaemonDep
+) -> JSONResponse | StreamingResponse:
     if body.model not in model_ids(daemon) and not body.model.startswith("sleepd"):
         return openai_error(404, f"no model {body.model!r}; see /v1/models", "model", "model_not_found")
     field = _unsupported(body)
@@ -176,6 +181,11 @@ def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSON
         req = _request(body, client[:80])
     except ValueError as e:
         return openai_error(400, str(e), "messages")
+    try:
+        daemon.chat.check(req)  # before any tokenizing of a huge message: a length check first
+    except PromptTooLong as e:
+        return openai_error(400, str(e), "messages", "context_length_exceeded")
+    cancel = threading.Event()  # set when the client goes: the answer stops at its next step
     stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     model = body.model
@@ -183,9 +193,9 @@ def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSON
     def pieces() -> Iterator[tuple[str, str | None]]:
         """(text, finish reason at the end)"""
         cutter = _StopCutter(stops)
-        events = daemon.chat.chat(req)
+        chat_events = daemon.chat.chat(req, cancel)
         try:
-            for event in events:
+            for event in chat_events:
                 if "token" in event:
                     text = cutter.feed(event["token"])
                     if text:
@@ -194,11 +204,11 @@ def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSON
                         yield "", "stop"
                         return
         finally:
-            events.close()
+            chat_events.close()
         yield cutter.flush(), "stop"
 
     if not body.stream:
-        answer = "".join(text for text, _ in pieces())
+        answer = "".join(text for text, _ in await collect(pieces(), request, cancel))
         message = {"role": "assistant", "content": answer}
         return JSONResponse(
             {
@@ -234,4 +244,4 @@ def completions(body: CompletionIn, request: Request, daemon: DaemonDep) -> JSON
             yield f"data: {json.dumps(error)}\n\n".encode()
         yield b"data: [DONE]\n\n"
 
-    return StreamingResponse(sse(), media_type="text/event-stream")
+    return StreamingResponse(events(sse(), cancel), media_type="text/event-stream")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from sleepd.storage import NewPassage
 
 from .api_deps import DaemonDep
 from .openai_api import CLOSED_BOOK_MODEL, model_ids
+from .streaming import events
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -37,6 +39,7 @@ class RememberIn(BaseModel):
 
 @router.post("/chat")
 def chat(body: ChatIn, daemon: DaemonDep) -> StreamingResponse:
+    from .prompt_limits import PromptTooLong
     from .serving import ChatRequest
 
     fields = body.model_dump(exclude={"model"})
@@ -48,16 +51,21 @@ def chat(body: ChatIn, daemon: DaemonDep) -> StreamingResponse:
     req = ChatRequest(**fields)
     if req.session_id is not None and not req.new_session and not daemon.store.session_exists(req.session_id):
         raise HTTPException(404, f"no chat session {req.session_id}")
+    try:
+        daemon.chat.check(req)
+    except PromptTooLong as e:
+        raise HTTPException(400, str(e)) from None
+    cancel = threading.Event()
 
     def lines() -> Iterator[bytes]:
         try:
-            for event in daemon.chat.chat(req):
+            for event in daemon.chat.chat(req, cancel):
                 yield (json.dumps(event) + "\n").encode()
         except Exception as e:  # the stream has begun: report in-band
             log.exception("chat failed")
             yield (json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode()
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse(events(lines(), cancel), media_type="application/x-ndjson")
 
 
 @router.get("/search")

@@ -19,6 +19,8 @@ from typing import Any
 from sleepd.storage import NewPassage, Store
 from sleepd.storage.config import Config
 
+from .prompt_limits import check_message, fit_history
+
 log = logging.getLogger(__name__)
 
 
@@ -75,24 +77,35 @@ class ChatService:
             req.system if req.system is not None else self.config.model.system_prompt
         )
 
-    def chat(self, req: ChatRequest) -> Iterator[dict[str, Any]]:
-        """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}."""
+    def count_tokens(self, text: str) -> int:
+        lm, _version = self._served
+        return len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def check(self, req: ChatRequest) -> int:
+        """PromptTooLong (one line) if the message and system prompt are more than a chat may send;
+        else their tokens. Called before a response starts, so the refusal is a plain 400."""
+        return check_message(req.message, req.system, self.config.model.max_prompt_tokens, self.count_tokens)
+
+    def chat(self, req: ChatRequest, cancel: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+        """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}. Setting
+        ``cancel`` (the client went away) ends the answer at its next decoding step."""
         from sleepd.memory.serving.generate import GenerationConfig
         from sleepd.memory.serving.recall import answer_with_memory
 
+        used = self.check(req)
         self.last_chat_at = time.time()
         session = self._session(req)
         system = self.store.session_system_prompt(session) if req.system is None else req.system
-        history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
-        if req.history is not None:
-            history += [{"role": role, "content": content} for role, content in req.history[-12:]]
-        else:
-            history += [
-                {"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)
-            ]
         # Default chat reads the weights *and* the buffer (pending and consolidated passages), so a
         # sleep can only add to what it answers; closed-book is the weights alone, for measuring.
         fresh = [] if req.closed_book else self.store.notes_for(req.message, self.config.recall)
+        if req.history is not None:
+            turns = [{"role": role, "content": content} for role, content in req.history[-12:]]
+        else:
+            turns = [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
+        left = self.config.model.max_prompt_tokens - used - sum(h.passage.token_count for h in fresh)
+        history = [{"role": "system", "content": system}] if system else []
+        history += fit_history(turns, left, self.count_tokens)  # the oldest turns cut first
         m = self.config.model
         gen = GenerationConfig(
             req.max_tokens or m.max_new_tokens,
@@ -109,6 +122,7 @@ class ChatService:
             recite=version is not None,
             notes=[h.passage.text for h in fresh],
             min_coverage=self.config.recall.min_coverage,
+            cancel=cancel,
         )
         log.debug(
             "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",

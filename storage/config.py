@@ -93,10 +93,15 @@ class ModelConfig:
     temperature: float = 0.0  # 0 = greedy: small models answer facts best without sampling
     repetition_penalty: float = 1.1
     system_prompt: str = ""
+    # The longest prompt one chat may send (daemon/prompt_limits.py): the message and system
+    # prompt get half of it, history and the buffer's notes the rest.
+    max_prompt_tokens: int = 2048
     dtype: str = "auto"  # serving's number format, chosen like sleep.dtype (for decoding's shape)
 
     def __post_init__(self) -> None:
         _check_dtype("model.dtype", self.dtype)
+        if self.max_prompt_tokens < 64:
+            raise ConfigError(f"model.max_prompt_tokens must be at least 64, got {self.max_prompt_tokens}")
 
 
 @dataclass(frozen=True)

@@ -72,10 +72,12 @@ def stream_generate(
     gen: GenerationConfig | None = None,
     *,
     adapter: bool = True,
+    cancel: threading.Event | None = None,
 ) -> Iterator[str]:
     """Yield the answer to ``messages`` in text pieces as the model produces them. Closing the
-    iterator early stops the generation at its next step."""
-    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig(), adapter)
+    iterator early, or setting ``cancel`` (from any thread: the client went away), stops the
+    generation at its next step."""
+    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig(), adapter, cancel)
 
 
 def complete(
@@ -86,13 +88,15 @@ def complete(
     return "".join(_stream(lm, enc, gen or GenerationConfig(), adapter)).strip()
 
 
-def _stream(lm: LoadedModel, enc: Any, gen: GenerationConfig, adapter: bool) -> Iterator[str]:
+def _stream(
+    lm: LoadedModel, enc: Any, gen: GenerationConfig, adapter: bool, cancel: threading.Event | None = None
+) -> Iterator[str]:
     import torch
     from transformers import TextIteratorStreamer
 
     # The worker writes into the streamer's unbounded queue: a reader that stalls holds no model.
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    cancel = threading.Event()
+    cancel = cancel or threading.Event()
     error: list[BaseException] = []
 
     def run() -> None:

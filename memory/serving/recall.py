@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -125,6 +126,7 @@ def answer_with_memory(
     recite: bool = True,
     notes: Sequence[str] = (),
     min_coverage: float = MIN_COVERAGE,
+    cancel: threading.Event | None = None,
 ) -> tuple[Iterator[str], Recollection]:
     """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
     (fresh passages from the buffer; empty for closed-book) in the prompt."""
@@ -135,4 +137,4 @@ def answer_with_memory(
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen
 
-    return stream_generate(lm, messages, read_gen, adapter=False), rec
+    return stream_generate(lm, messages, read_gen, adapter=False, cancel=cancel), rec
