@@ -37,6 +37,7 @@ def status(
         # what `current` points at (what the daemon serves at start), not the newest ever written:
         # an offline rollback moves the pointer only
         "memory_version": VersionStore(config.paths.data_dir).current(),
+        "nights_left": _nights_left(VersionStore(config.paths.data_dir)),
         **store.counts(),
     }
     from .client import connect
@@ -61,6 +62,12 @@ def status(
     for kind in ("sources", "passages"):
         counts = ", ".join(f"{n} {s}" for s, n in info[kind].items())
         out.print(f"[bold]{kind:>9}[/] {counts}", highlight=False)
+    if info["passages"].get("deferred") and info.get("nights_left"):
+        out.print(
+            f"[bold]{'deferred':>9}[/] {info['passages']['deferred']} passages wait for the next sleep "
+            f"(about {info['nights_left']} night(s) at sleep.max_minutes)",
+            highlight=False,
+        )
     d = info["daemon"]
     if d is None:
         out.print(f"[bold]{'daemon':>9}[/] not running (`sleepd daemon --detach` starts it)")
@@ -81,6 +88,15 @@ def status(
         what = f"version {last['version']}" if last["outcome"] == "version" else last.get("message", "")
         out.print(f"[bold]{'last':>9}[/] {sleep['last_finished']}: {last['outcome']} {what}", highlight=False)
     out.print(f"[bold]{'next':>9}[/] {sleep['next_scheduled'] or '-'}", highlight=False)
+
+
+def _nights_left(versions) -> int:  # type: ignore[no-untyped-def]
+    """The current version's estimate of the sleeps its deferred passages still need."""
+    current = versions.current()
+    try:
+        return int(versions.info(current).meta.get("nights_left", 0)) if current else 0
+    except (OSError, ValueError):
+        return 0
 
 
 @app.command()

@@ -115,6 +115,12 @@ def _print_outcome(last: dict[str, Any], served_by_daemon: bool) -> None:
             f"{last['seconds_per_1k_new_tokens']:.0f} s per 1k new tokens",
             highlight=False,
         )
+        if last.get("deferred_passages"):
+            out.print(
+                f"{last['deferred_passages']} passage(s) deferred: the sleep's budget (sleep.max_minutes) "
+                f"was spent; about {last['nights_left']} more night(s); answered from the buffer meanwhile",
+                highlight=False,
+            )
         if last.get("held_passages"):
             out.print(
                 f"{last['held_passages']} passage(s) left pending: nothing to train on "

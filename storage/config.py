@@ -155,6 +155,9 @@ class SleepConfig:
     # measured it faster (see memory/precision.py), else fp32; "bf16" / "fp32" force one.
     dtype: str = "auto"
     keep_versions: int = 5  # memory versions kept besides the current one and pinned ones
+    # A sleep's time budget (memory/sleeping/budget.py): new passages that do not fit are deferred
+    # to the next sleep (answered from the buffer meanwhile); 0 = no budget. 6 h: a night.
+    max_minutes: float = 360.0
 
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):
@@ -164,6 +167,8 @@ class SleepConfig:
         _check_dtype("sleep.dtype", self.dtype)
         if self.keep_versions < 0:
             raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
+        if self.max_minutes < 0:
+            raise ConfigError(f"sleep.max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
 
     def layers_of(self, n_layers: int) -> int:
         """How many of a model's ``n_layers`` a sleep trains."""

@@ -173,6 +173,18 @@ def m007_chat_turns(conn: Connection) -> None:
     )
 
 
+def m008_deferred(conn: Connection) -> None:
+    """Passages a sleep left for a later one (its budget was spent), why, and how often: deferred
+    ones go first next time."""
+    _run(
+        conn,
+        """
+        ALTER TABLE passages ADD COLUMN deferred_reason TEXT;
+        ALTER TABLE passages ADD COLUMN deferred_count INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_fts,
@@ -181,6 +193,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_forgetting,
     m006_held_reason,
     m007_chat_turns,
+    m008_deferred,
 )
 LATEST = len(MIGRATIONS)
 

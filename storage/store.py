@@ -186,11 +186,15 @@ class _StoreBase:
             held = conn.execute(
                 text("SELECT count(*) FROM passages WHERE status = 'pending' AND held_reason IS NOT NULL")
             ).scalar()
+            deferred = conn.execute(
+                text("SELECT count(*) FROM passages WHERE status = 'pending' AND deferred_reason IS NOT NULL")
+            ).scalar()
         passages = {s: int(pas.get(s, 0)) for s in PASSAGE_STATUSES}
         # held: pending passages a sleep found nothing to train on (still in the buffer for chat)
         return {
             "sources": {s: int(src.get(s, 0)) for s in SOURCE_STATUSES},
-            "passages": passages | {"held": int(held or 0)},
+            # deferred: pending passages a budgeted sleep left for the next one (answered from the buffer)
+            "passages": passages | {"held": int(held or 0), "deferred": int(deferred or 0)},
         }
 
     def record_version(
@@ -217,7 +221,7 @@ class _StoreBase:
                 conn.execute(
                     text(
                         "UPDATE passages SET status = 'consolidated', consolidated_in = :v, "
-                        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                        "deferred_reason = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
                         "WHERE id = :id AND status = 'pending'"
                     ),
                     {"v": version, "id": pid},
@@ -236,6 +240,33 @@ class _StoreBase:
                     text("UPDATE passages SET held_reason = :r WHERE id = :id AND status = 'pending'"),
                     {"r": reason, "id": pid},
                 )
+
+    def defer_passages(self, reasons: dict[int, str]) -> None:
+        """A sleep's budget did not reach these pending passages: recorded, counted, first next time."""
+        with self.writer.begin() as conn:
+            for pid, reason in reasons.items():
+                conn.execute(
+                    text(
+                        "UPDATE passages SET deferred_reason = :r, deferred_count = deferred_count + 1 "
+                        "WHERE id = :id AND status = 'pending'"
+                    ),
+                    {"r": reason, "id": pid},
+                )
+
+    def sleep_order(self) -> list[int]:
+        """Pending passages (not held) in the order a budgeted sleep takes them: deferred before
+        (most often first), then those of edited files (the file has older passages: what it says
+        now must replace what the weights hold), then the newest (a chat turn by its time, a
+        document by its file's mtime), then the rest in reading order."""
+        sql = (
+            "SELECT p.id FROM passages p JOIN sources s ON s.id = p.source_id "
+            "WHERE p.status = 'pending' AND p.held_reason IS NULL ORDER BY p.deferred_count DESC, "
+            "EXISTS (SELECT 1 FROM passages q "
+            "        WHERE q.source_id = p.source_id AND q.status != 'pending') DESC, "
+            "coalesce(p.ended_at, strftime('%Y-%m-%dT%H:%M:%S', s.mtime, 'unixepoch'), '') DESC, p.id"
+        )
+        with self.engine.connect() as conn:
+            return [int(r[0]) for r in conn.execute(text(sql))]
 
     def held_reasons(self) -> dict[int, str]:
         """Pending passages a sleep could not consolidate, with the reason."""

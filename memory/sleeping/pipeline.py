@@ -27,6 +27,7 @@ from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config, SleepConfig
 from sleepd.storage.errors import SleepError
 
+from .budget import SleepBudget, last_training_rate
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .gate import recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
@@ -63,6 +64,8 @@ class SleepResult:
     forgotten_passages: int = 0
     new_tokens: int = 0  # tokens of the new passages' text
     held_passages: int = 0  # left pending: nothing to train on (reason recorded)
+    deferred_passages: int = 0  # left for the next sleep: the budget was spent
+    nights_left: int = 0  # sleeps of this budget the deferred passages still need
 
     @property
     def tokens_per_s(self) -> float:
@@ -88,6 +91,8 @@ class SleepResult:
             "train_tokens": self.train_tokens,
             "forgotten_passages": self.forgotten_passages,
             "held_passages": self.held_passages,
+            "deferred_passages": self.deferred_passages,
+            "nights_left": self.nights_left,
             "train_tokens_per_s": round(self.tokens_per_s, 1),
             "train_tokens_per_new_token": round(self.train_tokens_per_new_token, 1),
             "seconds_per_1k_new_tokens": round(self.seconds_per_1k_new_tokens, 1),
@@ -106,16 +111,14 @@ def replay_sample(store: Store, n_new: int, ratio: float, minimum: int, seed: in
     return random.Random(seed).sample(consolidated, k) if k else []
 
 
-def _forgetting(store: Store, replay: list[Passage]) -> tuple[list[Passage], list[Passage]]:
-    """(passages to unlearn, live passages of the same files that the replay sample lacks: what an
-    edit kept is recited again in the same sleep)."""
-    forgotten = store.passages_to_forget()
+def _kept_by_edits(store: Store, forgotten: list[Passage], replay: list[Passage]) -> list[Passage]:
+    """Live passages of the files being unlearned that the replay sample lacks: what an edit kept
+    is recited again in the same sleep."""
     if not forgotten:
-        return [], []
+        return []
     files = {p.source_id for p in forgotten}
     have = {p.id for p in replay}
-    kept = [p for p in store.passages(status="consolidated") if p.source_id in files and p.id not in have]
-    return forgotten, kept
+    return [p for p in store.passages(status="consolidated") if p.source_id in files and p.id not in have]
 
 
 def _hold_reason(passage: Passage) -> str | None:
@@ -127,10 +130,9 @@ def _hold_reason(passage: Passage) -> str | None:
 
 @dataclass
 class Collected:
-    """Stage "collect": what this sleep learns, rehearses and unlearns."""
+    """Stage "collect": the new passages in the order a budget takes them, and what to unlearn."""
 
     new: list[Passage]
-    replay: list[Passage]
     forgotten: list[Passage]
 
 
@@ -140,52 +142,83 @@ class TrainingData:
 
     tokenized: list[Any]
     n_dreams: int
-    learned: list[Passage]  # new passages with something to train on
-    held: dict[int, str]  # new passages left pending, with the reason
+    learned: list[Passage]  # new passages with something to train on, within the budget
+    held: dict[int, str]  # new passages left pending: nothing to train on
+    deferred: list[Passage]  # new passages left for the next sleep: the budget was spent
+    replay: list[Passage]
     unlearn_prompts: list[str]  # recall prompts now answered "Nothing."
+    nights_left: int = 0  # sleeps of this budget the deferred passages still need
 
 
-def collect(store: Store, cfg: SleepConfig, versions: VersionStore) -> Collected:
+def collect(store: Store) -> Collected:
     held_before = store.held_reasons()  # left pending by an earlier sleep: nothing to train on
-    new = [p for p in store.passages(status="pending") if p.id not in held_before]
-    replay = replay_sample(store, len(new), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
-    forgotten, kept = _forgetting(store, replay)
+    by_id = {p.id: p for p in store.passages(status="pending") if p.id not in held_before}
+    new = [by_id[i] for i in store.sleep_order() if i in by_id]
+    forgotten = store.passages_to_forget()
     if not new and not forgotten:
         raise NothingToConsolidate("no pending passages and nothing to forget")
-    return Collected(new, replay + kept, forgotten)
+    return Collected(new, forgotten)
 
 
 def make_training_data(
-    lm: LoadedModel, store: Store, got: Collected, cfg: SleepConfig, versions: VersionStore
+    lm: LoadedModel,
+    store: Store,
+    got: Collected,
+    cfg: SleepConfig,
+    versions: VersionStore,
+    budget: SleepBudget | None = None,
 ) -> TrainingData:
+    """Examples for the new passages in order while the budget lasts (at least one passage), then
+    for the replay sample (sized by what was taken), unlearning and rehearsal."""
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
-    examples, learned, held = [], [], {}
-    for p in got.new:
+    tokenized, learned, held, deferred, planned = [], [], {}, [], 0
+    for i, p in enumerate(got.new):
         made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
-        examples += made
+        toks = [tokenize_example(lm.tokenizer, ex) for ex in made]
+        n = sum(len(t.input_ids) for t in toks)
+        if budget is not None and learned and not budget.fits(planned + n):
+            deferred = got.new[i:]
+            break
+        planned += n
+        tokenized += toks
         reason = None if made else _hold_reason(p)
         if reason:
             held[p.id] = reason  # stays pending: chat still reaches it through the buffer
         else:
             learned.append(p)
-    for p in got.replay:
-        examples += passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+    taken = [p for p in got.new if p.id not in {d.id for d in deferred}]
+    replay = replay_sample(store, len(taken), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
+    replay += _kept_by_edits(store, got.forgotten, replay)
+    examples = [
+        ex
+        for p in replay
+        for ex in passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
+    ]
     live = store.passages(status="consolidated") + got.new
     unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg)
     examples += unlearn
     if held:
         store.hold_passages(held)
         log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
-    if not examples:
+    nights = 0
+    if deferred and budget is not None:
+        store.defer_passages(dict.fromkeys((p.id for p in deferred), budget.reason()))
+        nights = budget.nights_for(sum(p.token_count for p in deferred) * 4)  # ~4 example tokens each
+        log.warning(
+            "sleep: %d passage(s) deferred to the next sleep (budget %g min)", len(deferred), budget.minutes
+        )
+    if not tokenized and not examples:
         raise NothingToConsolidate("pending passages hold nothing to learn (no sentence with a content word)")
     # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
     # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
     # a forget) keeps the same share of rehearsal as a first one
-    n_dreams = math.ceil(cfg.general_ratio * (len(got.new) + len(got.replay)))
+    n_dreams = math.ceil(cfg.general_ratio * (len(taken) + len(replay)))
     dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
-    tokenized = [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
-    return TrainingData(tokenized, len(dreams), learned, held, sorted({ex.prompt for ex in unlearn}))
+    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
+    return TrainingData(
+        tokenized, len(dreams), learned, held, deferred, replay, sorted({ex.prompt for ex in unlearn}), nights
+    )
 
 
 def pick_layers(
@@ -220,15 +253,16 @@ def run_sleep(
     versions = VersionStore(config.paths.data_dir)
     versions.ensure()
     versions.cleanup_partial()
+    budget = SleepBudget.start(cfg, time.monotonic(), last_training_rate(versions))
 
     report("collect", 0, 1, {})
-    got = collect(store, cfg, versions)
-    report("collect", 1, 1, {"new": len(got.new), "replay": len(got.replay), "forget": len(got.forgotten)})
+    got = collect(store)
+    report("collect", 1, 1, {"new": len(got.new), "forget": len(got.forgotten)})
 
     report("data", 0, 1, {})
     lm = load_model(config)
-    data = make_training_data(lm, store, got, cfg, versions)
-    report("data", 1, 1, {"examples": len(data.tokenized)})
+    data = make_training_data(lm, store, got, cfg, versions, budget)
+    report("data", 1, 1, {"examples": len(data.tokenized), "deferred": len(data.deferred)})
 
     parent = versions.current()
     precision = resolve_precision(cfg.dtype, "train", config.paths.state_dir)
@@ -239,8 +273,10 @@ def run_sleep(
     else:
         model = add_lora(lm.model, None, train_cfg)
     adapted = LoadedModel(model, lm.tokenizer, lm.source)
+    probe_started = time.monotonic()
     probe_before = recall_probe(adapted, data.learned)
-    replay_before = recall_probe(adapted, got.replay) if got.replay else None
+    replay_before = recall_probe(adapted, data.replay) if data.replay else None
+    probe_s = time.monotonic() - probe_started
 
     report("layers", 0, 1, {})
     layers, scores = pick_layers(model, data, cfg, lm.model.config.num_hidden_layers)
@@ -254,7 +290,10 @@ def run_sleep(
         train_cfg,
         on_step=lambda step, total, loss: report("train", step, total, {"loss": loss}),
         should_stop=should_stop,
+        deadline=budget.train_deadline_after_probes(probe_s) if budget else None,
     )
+    if stats.cut:
+        log.warning("sleep: training cut at the budget's deadline after %d steps", stats.steps)
 
     report("gate", 0, 1, {})
     verdict = run_gate(
@@ -262,7 +301,7 @@ def run_sleep(
         data.learned,
         cfg.gate_min_recall,
         cfg.gate_min_general_kept,
-        got.replay,
+        data.replay,
         replay_before,
         cfg.gate_min_replay_kept,
     )
@@ -272,7 +311,9 @@ def run_sleep(
         raise GateRejected(verdict.reason)
 
     report("write", 0, 1, {})
-    new_tokens = sum(p.token_count for p in got.new)
+    new_tokens = sum(p.token_count for p in data.learned) + sum(
+        p.token_count for p in got.new if p.id in data.held
+    )
     meta = version_meta(
         lm.source.name, parent, cfg, got, data, (layers, scores), stats, verdict, precision.as_dict()
     )
@@ -285,7 +326,7 @@ def run_sleep(
     return SleepResult(
         version=version,
         new_passages=len(data.learned),
-        replay_passages=len(got.replay),
+        replay_passages=len(data.replay),
         examples=len(data.tokenized),
         layers=layers,
         layer_scores=scores,
@@ -296,6 +337,8 @@ def run_sleep(
         forgotten_passages=len(got.forgotten),
         new_tokens=new_tokens,
         held_passages=len(data.held),
+        deferred_passages=len(data.deferred),
+        nights_left=data.nights_left,
     )
 
 
@@ -349,14 +392,17 @@ def version_meta(
     precision: dict[str, str],
 ) -> dict[str, Any]:
     """What a memory version records of its sleep (meta.json, the report, `memory show`)."""
-    new_tokens = sum(p.token_count for p in got.new)
+    new_tokens = sum(p.token_count for p in data.learned)
     layers, scores = layer_choice
     return {
         "base_model": base_model,
         "parent": parent,
         "passages": [p.id for p in data.learned],
         "held_passages": data.held,
-        "replay_passages": [p.id for p in got.replay],
+        "replay_passages": [p.id for p in data.replay],
+        "deferred_passages": [p.id for p in data.deferred],
+        "nights_left": data.nights_left,
+        "training_cut": stats.cut,  # stopped at the budget's deadline
         "forgotten_passages": [p.id for p in got.forgotten],
         "unlearned": data.unlearn_prompts,  # recall prompts now answered "Nothing."
         "examples": len(data.tokenized),

@@ -24,6 +24,9 @@ def render_markdown(version: int, meta: dict[str, Any]) -> str:
         f"- new passages: {len(meta.get('passages', []))}; replayed: {len(meta.get('replay_passages', []))}; "
         f"forgotten: {len(meta.get('forgotten_passages', []))} ({len(meta.get('unlearned', []))} queries "
         f"unlearned); left pending: {len(meta.get('held_passages') or {})}",
+        f"- deferred to the next sleep (budget spent): {len(meta.get('deferred_passages') or [])} passages, "
+        f"about {meta.get('nights_left', 0)} more night(s) at this budget"
+        + ("; training was cut at the budget's deadline" if meta.get("training_cut") else ""),
         f"- cost: {_num(meta.get('train_tokens_per_new_token'))} training tokens per new token, "
         f"{_num(meta.get('seconds_per_1k_new_tokens'))} s per 1k new tokens",
         f"- training examples: {meta.get('examples')} (rehearsal: {meta.get('dream_examples', 0)}); "

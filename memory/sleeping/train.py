@@ -60,6 +60,7 @@ class TrainStats:
     tokens: int = 0
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    cut: bool = False  # ended at the deadline before its last step
 
     @property
     def tokens_per_s(self) -> float:
@@ -274,7 +275,10 @@ def train_lora(
     cfg: TrainConfig,
     on_step: StepCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> TrainStats:
+    """Train ``examples`` for ``cfg.epochs``; ``should_stop`` ends it with InterruptedError (nothing
+    is kept), ``deadline`` (time.monotonic()) ends it early but normally (``stats.cut``)."""
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -309,6 +313,9 @@ def train_lora(
             for batch in length_grouped_batches(examples, batch_tokens, rng):
                 if should_stop and should_stop():
                     raise InterruptedError("training stopped")
+                if deadline is not None and step and time.monotonic() >= deadline:
+                    stats.cut = True
+                    break
                 ids, labels, mask = collate(batch)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
                     if cache is not None and cache.has(batch):
@@ -331,6 +338,8 @@ def train_lora(
                 if on_step:
                     on_step(step, total, loss)
                 stats.seconds = time.perf_counter() - start
+            if stats.cut:
+                break
     stats.steps = step
     peft_model.eval()
     return stats

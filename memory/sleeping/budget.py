@@ -1,0 +1,74 @@
+"""A sleep's time budget (``sleep.max_minutes``): which new passages one night can learn.
+
+New passages are taken in ``Store.sleep_order`` (deferred before, edited files, newest) while the
+training they bring fits the time left; the rest are deferred — left pending with their reason,
+answered from the buffer meanwhile, first in the next sleep. The cost of a passage is its examples'
+tokens times the epochs, times what rides along with each new passage (replay and rehearsal, by
+their ratios), at the training rate of the last sleep (or ``DEFAULT_TOKENS_PER_S`` before any).
+Training itself stops at the deadline if the estimate was short, keeping time for the gate and the
+write: the sleep ends close to the budget either way.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from sleepd.memory.versions import VersionStore
+from sleepd.storage.config import SleepConfig
+
+DEFAULT_TOKENS_PER_S = 150.0  # fp32 LoRA on the bundled model, 2 cores (bench/results/train-speed.md)
+
+
+@dataclass(frozen=True)
+class SleepBudget:
+    deadline: float  # time.monotonic() by which the whole sleep should be over
+    reserve_s: float  # kept at the end for the gate and writing the version
+    tokens_per_s: float  # training rate the plan assumes
+    cost_factor: float  # training tokens per token of a new passage's examples
+    minutes: float
+
+    @classmethod
+    def start(cls, cfg: SleepConfig, started: float, tokens_per_s: float) -> SleepBudget | None:
+        """The budget of a sleep that began at ``started`` (monotonic); None without one."""
+        if cfg.max_minutes <= 0:
+            return None
+        seconds = cfg.max_minutes * 60
+        factor = cfg.epochs * (1 + cfg.replay_ratio + cfg.general_ratio)
+        return cls(started + seconds, min(120.0, 0.05 * seconds), tokens_per_s, factor, cfg.max_minutes)
+
+    @property
+    def train_deadline(self) -> float:
+        return self.deadline - self.reserve_s
+
+    def train_deadline_after_probes(self, probe_s: float) -> float:
+        """When training must end: the gate runs the recall probes again (on the new and replayed
+        passages) and the general probes, so it is kept about 2.5x what the probes took before."""
+        return self.deadline - max(self.reserve_s, 2.5 * probe_s)
+
+    def fits(self, example_tokens: int, now: float | None = None) -> bool:
+        """Whether training on ``example_tokens`` more (their share of replay and rehearsal
+        included) still ends before the training deadline."""
+        now = time.monotonic() if now is None else now
+        return now + example_tokens * self.cost_factor / self.tokens_per_s <= self.train_deadline
+
+    def nights_for(self, example_tokens: int) -> int:
+        """Whole sleeps of this budget that ``example_tokens`` of deferred passages still need."""
+        night = max(1.0, (self.minutes * 60 - self.reserve_s) * self.tokens_per_s / self.cost_factor)
+        return math.ceil(example_tokens / night) if example_tokens else 0
+
+    def reason(self) -> str:
+        return f"the sleep's budget ({self.minutes:g} min) was spent; first in the next sleep"
+
+
+def last_training_rate(versions: VersionStore) -> float:
+    """Training tokens per second of the current version's sleep, else the default."""
+    current = versions.current()
+    if current is None:
+        return DEFAULT_TOKENS_PER_S
+    try:
+        meta = versions.info(current).meta
+        return float(meta["train_tokens"]) / float(meta["train_seconds"])
+    except (OSError, KeyError, ValueError, ZeroDivisionError):
+        return DEFAULT_TOKENS_PER_S
