@@ -172,22 +172,23 @@ def make_training_data(
     for the replay sample (sized by what was taken), unlearning and rehearsal."""
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
-    tokenized, learned, held, deferred, planned = [], [], {}, [], 0
+    by_passage, held, deferred, planned = {}, {}, [], 0
     for i, p in enumerate(got.new):
         made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
         toks = [tokenize_example(lm.tokenizer, ex) for ex in made]
         n = sum(len(t.input_ids) for t in toks)
-        if budget is not None and learned and not budget.fits(planned + n):
+        if budget is not None and by_passage and not budget.fits(planned + n):
             deferred = got.new[i:]
             break
         planned += n
-        tokenized += toks
-        reason = None if made else _hold_reason(p)
-        if reason:
+        by_passage[p.id] = toks
+        if not made and (reason := _hold_reason(p)):
             held[p.id] = reason  # stays pending: chat still reaches it through the buffer
-        else:
-            learned.append(p)
-    taken = [p for p in got.new if p.id not in {d.id for d in deferred}]
+    # The order above only decides what the budget takes; training sees reading order, so the
+    # same notes give the same sleep whatever order they arrived in.
+    taken = sorted((p for p in got.new if p.id in by_passage), key=lambda p: (p.source_id, p.ordinal, p.id))
+    learned = [p for p in taken if p.id not in held]
+    tokenized = [t for p in taken for t in by_passage[p.id]]
     replay = replay_sample(store, len(taken), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
     replay += _kept_by_edits(store, got.forgotten, replay)
     examples = [
