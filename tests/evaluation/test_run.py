@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sleepd.evaluation.command import render_text
 from sleepd.evaluation.questions import Question
 from sleepd.evaluation.run import run_eval
 from sleepd.storage import Config, load_config
@@ -31,3 +32,23 @@ def test_a_rejected_sleep_is_recorded_and_the_run_goes_on(
     assert len(result["sleep_seconds"]) == 2
     assert result["retention"][0][1] is not None and result["retention"][1][1] is not None
     assert result["train_tokens_per_new_token"] == 0  # no version was written
+    assert result["precision"] == {"dtype": "fp32", "reason": "set in the config (fp32)"}
+    text = "\n".join(render_text(result))  # what `sleepd eval` prints
+    assert "precision     fp32 (set in the config (fp32))" in text
+    assert "sleep 1 rejected by the gate: general ability" in text and "closed-book" in text
+
+
+def test_eval_input_errors_are_one_line(tiny_config: Config, tmp_path: Path) -> None:
+    import pytest
+
+    from sleepd.evaluation.command import EvalInputError, eval_command
+
+    with pytest.raises(EvalInputError, match="give --set, or both --docs and --questions"):
+        eval_command(tiny_config)
+    with pytest.raises(EvalInputError, match="not a folder"):
+        eval_command(tiny_config, docs=str(tmp_path / "none"), questions=str(tmp_path / "q.json"))
+    (tmp_path / "d").mkdir()
+    with pytest.raises(EvalInputError, match="cannot read questions"):
+        eval_command(tiny_config, docs=str(tmp_path / "d"), questions=str(tmp_path / "q.json"))
+    with pytest.raises(EvalInputError, match="--batches"):
+        eval_command(tiny_config, bench_set="devset", batches=0)
