@@ -162,16 +162,18 @@ def run_eval(
             held += result.held_passages
         finally:
             sleep_seconds.append(time.perf_counter() - t0)
-        lm, _v = load_with_memory(config)
+        lm, served = load_with_memory(config)
+        # as chat does: recite from the weights only when a memory version is served
+        recite = served is not None
         last_hits: list[bool] = []
         for i in range(j + 1):
-            hits = closed_book(lm, by_batch[i], trace=trace if j == batches - 1 else None)
+            hits = closed_book(lm, by_batch[i], recite=recite, trace=trace if j == batches - 1 else None)
             retention[i][j] = share(hits)
             last_hits += hits
             log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")
     # After the last sleep every batch was just measured; only questions outside all batches remain.
     unassigned = [q for q in questions if q.source not in batch_of]
-    after_hits = last_hits + closed_book(lm, unassigned)
+    after_hits = last_hits + closed_book(lm, unassigned, recite=recite)
     asked = [q for group in by_batch for q in group] + unassigned  # the order after_hits holds
     after = share(after_hits)
     # What chat said before any sleep: the plain model reading the buffer. It depends only on the
@@ -186,9 +188,13 @@ def run_eval(
     )
     log("default chat (weights and buffer) ...")
     chat_hits = closed_book(
-        lm, questions, notes_for=_notes_for(store, config.recall), min_coverage=config.recall.min_coverage
+        lm,
+        questions,
+        recite=recite,
+        notes_for=_notes_for(store, config.recall),
+        min_coverage=config.recall.min_coverage,
     )
-    general_kept = share(closed_book(lm, general_base)) if general_base else None
+    general_kept = share(closed_book(lm, general_base, recite=recite)) if general_base else None
     out: dict[str, Any] = {
         "questions": len(questions),
         "ceiling": share(ceiling_hits),
