@@ -176,24 +176,20 @@ def run_eval(
     after_hits = last_hits + closed_book(lm, unassigned, recite=recite)
     asked = [q for group in by_batch for q in group] + unassigned  # the order after_hits holds
     after = share(after_hits)
+
     # What chat said before any sleep: the plain model reading the buffer. It depends only on the
     # base model and the passages, so it is measured here, once every batch is in the buffer.
+    def with_buffer(model: Any, recite_now: bool) -> list[bool]:
+        """Answers with the buffer's notes in the prompt, by chat's own rule."""
+        notes = _notes_for(store, config.recall)
+        return closed_book(
+            model, questions, recite=recite_now, notes_for=notes, min_coverage=config.recall.min_coverage
+        )
+
     log("buffer ...")
-    buffer_hits = closed_book(
-        base,
-        questions,
-        recite=False,
-        notes_for=_notes_for(store, config.recall),
-        min_coverage=config.recall.min_coverage,
-    )
+    buffer_hits = with_buffer(base, False)
     log("default chat (weights and buffer) ...")
-    chat_hits = closed_book(
-        lm,
-        questions,
-        recite=recite,
-        notes_for=_notes_for(store, config.recall),
-        min_coverage=config.recall.min_coverage,
-    )
+    chat_hits = with_buffer(lm, recite)
     general_kept = share(closed_book(lm, general_base, recite=recite)) if general_base else None
     out: dict[str, Any] = {
         "questions": len(questions),

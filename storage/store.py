@@ -234,22 +234,17 @@ class _StoreBase:
 
     def hold_passages(self, reasons: dict[int, str]) -> None:
         """Record why a sleep left these passages pending; they stay searchable in the buffer."""
-        with self.writer.begin() as conn:
-            for pid, reason in reasons.items():
-                conn.execute(
-                    text("UPDATE passages SET held_reason = :r WHERE id = :id AND status = 'pending'"),
-                    {"r": reason, "id": pid},
-                )
+        self._mark_pending("held_reason = :r", reasons)
 
     def defer_passages(self, reasons: dict[int, str]) -> None:
         """A sleep's budget did not reach these pending passages: recorded, counted, first next time."""
+        self._mark_pending("deferred_reason = :r, deferred_count = deferred_count + 1", reasons)
+
+    def _mark_pending(self, assignments: str, reasons: dict[int, str]) -> None:
         with self.writer.begin() as conn:
             for pid, reason in reasons.items():
                 conn.execute(
-                    text(
-                        "UPDATE passages SET deferred_reason = :r, deferred_count = deferred_count + 1 "
-                        "WHERE id = :id AND status = 'pending'"
-                    ),
+                    text(f"UPDATE passages SET {assignments} WHERE id = :id AND status = 'pending'"),
                     {"r": reason, "id": pid},
                 )
 
