@@ -8,7 +8,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint clean
+.PHONY: run test setup lint clean prior
 
 run: setup
 	$(BIN)/sleepd daemon --detach
@@ -16,6 +16,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
+# model it is written into memory/priors/ and shipped; about an hour on a 2-core CPU.
+prior: setup
+	$(BIN)/python -m sleepd.memory.prior_train $(PRIOR_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

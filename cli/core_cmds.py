@@ -17,6 +17,7 @@ def status(
     """Paths, model, counts of sources and passages, memory version."""
     from sleepd.memory.model import ModelNotFoundError, resolve_model_source
     from sleepd.memory.precision import known_choices
+    from sleepd.memory.prior import prior_status
     from sleepd.memory.versions import VersionStore
 
     config, store = load_context()
@@ -32,6 +33,7 @@ def status(
             "socket": str(config.paths.socket_path),
         },
         "model": model,
+        "prior": prior_status(config),  # what the next sleep writes its questions with
         # from the probe cached on this machine (no torch here); the daemon's own view replaces it
         "precision": known_choices(config.model.dtype, config.sleep.dtype, config.paths.state_dir),
         # what `current` points at (what the daemon serves at start), not the newest ever written:
@@ -55,6 +57,7 @@ def status(
     for name, value in info["paths"].items():
         out.print(f"[bold]{name:>9}[/] {value}", highlight=False)
     out.print(f"[bold]{'model':>9}[/] {info['model']}", highlight=False)
+    out.print(f"[bold]{'prior':>9}[/] {info['prior']}", highlight=False)
     for use, p in info["precision"].items():
         out.print(f"[bold]{use:>9}[/] in {p['dtype']}: {p['reason']}", highlight=False)
     version = info["memory_version"]

@@ -86,6 +86,10 @@ class ChatService:
         else their tokens. Called before a response starts, so the refusal is a plain 400."""
         return check_message(req.message, req.system, self.config.model.max_prompt_tokens, self.count_tokens)
 
+    def _buffer_search(self, text: str) -> list[str]:
+        """Where default chat grounds a recitation: the buffer passages its words match best."""
+        return [h.passage.text for h in self.store.search(text, k=3)]
+
     def chat(self, req: ChatRequest, cancel: threading.Event | None = None) -> Iterator[dict[str, Any]]:
         """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}. Setting
         ``cancel`` (the client went away) ends the answer at its next decoding step."""
@@ -123,6 +127,7 @@ class ChatService:
             notes=[h.passage.text for h in fresh],
             min_coverage=self.config.recall.min_coverage,
             cancel=cancel,
+            search=None if req.closed_book else self._buffer_search,
         )
         log.debug(
             "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",

@@ -15,7 +15,7 @@ from typing import Any
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import hit
 from sleepd.memory.serving.generate import GenerationConfig, generate
-from sleepd.memory.serving.recall import answer_with_memory, reading_gen, reading_messages
+from sleepd.memory.serving.recall import Search, answer_with_memory, reading_gen, reading_messages
 from sleepd.storage.config import RecallConfig
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
@@ -70,6 +70,7 @@ def closed_book(
     trace: list[dict[str, Any]] | None = None,
     notes_for: NotesFor | None = None,
     min_coverage: float = RecallConfig.min_coverage,
+    search: Search | None = None,
 ) -> list[bool]:
     """Answers from the weights alone (recite, then read), or with ``notes_for`` also from the
     buffer, as default chat answers (``recite=False``: the buffer alone, what chat said before any
@@ -81,7 +82,7 @@ def closed_book(
     for q in questions:
         notes = notes_for(q.q) if notes_for else ()
         stream, rec = answer_with_memory(
-            lm, q.q, EVAL_GEN, recite=recite, notes=notes, min_coverage=min_coverage
+            lm, q.q, EVAL_GEN, recite=recite, notes=notes, min_coverage=min_coverage, search=search
         )
         answer = "".join(stream)
         hits.append(hit(answer, q.a))

@@ -108,12 +108,15 @@ def run_eval(
     log: Log = lambda _m: None,
     trace: list[dict[str, Any]] | None = None,
     forget: str | None = None,
+    base_rows: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``forget``: a source (path relative to ``docs``) to forget after the last sleep, then sleep
-    again and measure recall on its questions and on the others (``out["forget"]``)."""
+    again and measure recall on its questions and on the others (``out["forget"]``).
+    ``base_rows``: filled with the rows that depend only on the base model and the set (ceiling, no
+    memory, buffer, the general questions it answers) and reused when already filled, so two recipes
+    compared in one run share them."""
     from sleepd.ingest.ingestor import make_ingestor
     from sleepd.memory.loader import load_with_memory
-    from sleepd.memory.model import load_model
     from sleepd.memory.precision import resolve as resolve_precision
     from sleepd.memory.sleeping.pipeline import GateRejected, run_sleep
     from sleepd.memory.tokens import load_token_counter
@@ -131,15 +134,18 @@ def run_eval(
     # what every sleep of this run trains in (the probe is cached in the throwaway state dir)
     precision = resolve_precision(config.sleep.dtype, "train", config.paths.state_dir)
     log(f"training in {precision.dtype}: {precision.reason}")
-    base = load_model(config)
-    log("ceiling ...")
-    ceiling_hits = ceiling(base, questions, docs)
-    log("no memory ...")
-    before_hits = closed_book(base, questions, recite=False)
-
-    general_base = [
-        q for q, h in zip(general or [], closed_book(base, general or [], recite=False), strict=True) if h
-    ]
+    # the base model in chat's number format: rows before and after a sleep compare like for like
+    base, _none = load_with_memory(config)
+    rows = base_rows if base_rows is not None else {}
+    if "ceiling" not in rows:
+        log("ceiling ...")
+        rows["ceiling"] = ceiling(base, questions, docs)
+        log("no memory ...")
+        rows["before"] = closed_book(base, questions, recite=False)
+        rows["general_base"] = [
+            q for q, h in zip(general or [], closed_book(base, general or [], recite=False), strict=True) if h
+        ]
+    ceiling_hits, before_hits, general_base = rows["ceiling"], rows["before"], rows["general_base"]
 
     retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
     sleep_seconds, tokens, train_seconds, new_tokens, held = [], 0, 0.0, 0, 0
@@ -179,18 +185,29 @@ def run_eval(
 
     # What chat said before any sleep: the plain model reading the buffer. It depends only on the
     # base model and the passages, so it is measured here, once every batch is in the buffer.
-    def with_buffer(model: Any, recite_now: bool) -> list[bool]:
+    def with_buffer(model: Any, recite_now: bool, asked_now: list[Question] = questions) -> list[bool]:
         """Answers with the buffer's notes in the prompt, by chat's own rule."""
         notes = _notes_for(store, config.recall)
         return closed_book(
-            model, questions, recite=recite_now, notes_for=notes, min_coverage=config.recall.min_coverage
+            model,
+            asked_now,
+            recite=recite_now,
+            notes_for=notes,
+            min_coverage=config.recall.min_coverage,
+            search=lambda t: [h.passage.text for h in store.search(t, k=3)],
         )
 
-    log("buffer ...")
-    buffer_hits = with_buffer(base, False)
+    if "buffer" not in rows:
+        log("buffer ...")
+        rows["buffer"] = with_buffer(base, False)
+    buffer_hits = rows["buffer"]
     log("default chat (weights and buffer) ...")
     chat_hits = with_buffer(lm, recite)
     general_kept = share(closed_book(lm, general_base, recite=recite)) if general_base else None
+    # the same through default chat, the path people use (buffer notes in the prompt, recitations
+    # grounded in the buffer): of the general answers chat got right before the sleep, those kept
+    chat_right = [q for q, h in zip(general_base, with_buffer(base, False, general_base), strict=True) if h]
+    general_kept_chat = share(with_buffer(lm, recite, chat_right)) if chat_right else None
     out: dict[str, Any] = {
         "questions": len(questions),
         "ceiling": share(ceiling_hits),
@@ -207,6 +224,7 @@ def run_eval(
         },
         "retention": retention,
         "general_kept": general_kept,
+        "general_kept_chat": general_kept_chat,
         "general_base_correct": len(general_base),
         "sleep_seconds": sleep_seconds,
         "sleep_seconds_per_1k_new_tokens": sum(sleep_seconds) / max(1, new_tokens) * 1000,

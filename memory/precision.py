@@ -154,6 +154,7 @@ def cached_probe(cache_file: Path | None, key: str, probe: Probe = probe_matmul)
                 whole = {}
             whole.setdefault(key, {})[use] = asdict(result)
             tmp = cache_file.with_suffix(".tmp")
+            cache_file.parent.mkdir(parents=True, exist_ok=True)  # a state dir not made yet
             tmp.write_text(json.dumps(whole, indent=1), encoding="utf-8")
             os.replace(tmp, cache_file)
         return result

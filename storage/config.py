@@ -158,6 +158,11 @@ class SleepConfig:
     # A sleep's time budget (memory/sleeping/budget.py): new passages that do not fit are deferred
     # to the next sleep (answered from the buffer meanwhile); 0 = no budget. 6 h: a night.
     max_minutes: float = 360.0
+    # The consolidation prior (memory/prior.py): "auto" = one trained for this model (under the data
+    # dir, or shipped for the bundled model), "none", or the path of a prior folder.
+    prior: str = "auto"
+    # Questions the prior's writer writes per fact and sleep trains beside the rule-made queries.
+    written_queries: int = 2
 
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):

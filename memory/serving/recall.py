@@ -10,13 +10,20 @@
    one covering most of the question is read.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
+
+Default chat also has the buffer, which holds every live passage word for word, so there a kept
+recitation is *grounded* (``ground``): looked up in the buffer with its own words, and replaced by
+the stored passage that holds it, or dropped when none does. The weights then act as a search that
+understood the question, and what is read is the note as written (a password keeps its letters'
+case), never the model's free association: a recitation invented for a question about something
+never read (a general question) finds no note and is not read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -62,6 +69,17 @@ def worth_reading(question: str, text: str, signal: WordSignal, min_coverage: fl
         return False  # unlearned
     q, t = signal.stems(question), signal.stems(text)
     return bool(q) and len(q & t) >= min_coverage * len(q) - 1e-9 and bool(t - q)
+
+
+# The share of a recitation's content words a stored passage must hold to be the note it recites.
+GROUND_MIN = 0.75
+Search = Callable[[str], Sequence[str]]  # text -> buffer passages matching it, best first
+
+
+def ground(recitation: str, search: Search, signal: WordSignal) -> str | None:
+    """The stored passage a recitation recites (holding ``GROUND_MIN`` of its content words), or None."""
+    best = max(((coverage(recitation, t, signal), t) for t in search(recitation)), default=(0.0, ""))
+    return best[1] if best[0] >= GROUND_MIN else None
 
 
 def recite_for(lm: LoadedModel, question: str, min_coverage: float = MIN_COVERAGE) -> Recollection:
@@ -127,11 +145,19 @@ def answer_with_memory(
     notes: Sequence[str] = (),
     min_coverage: float = MIN_COVERAGE,
     cancel: threading.Event | None = None,
+    search: Search | None = None,
 ) -> tuple[Iterator[str], Recollection]:
     """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
-    (fresh passages from the buffer; empty for closed-book) in the prompt."""
+    (fresh passages from the buffer; empty for closed-book) in the prompt. With ``search`` (the
+    buffer, default chat) each recitation is grounded: the stored passage it recites is read
+    instead, and a recitation no passage holds is dropped."""
+    signal = word_signal(lm.tokenizer)
     rec = recite_for(lm, question, min_coverage) if recite else Recollection(question)
-    read = notes_to_read(question, [t for _, t in rec.recitations], notes, word_signal(lm.tokenizer))
+    if search is not None and rec.recitations:
+        grounded = [(q, ground(t, search, signal), t) for q, t in rec.recitations]
+        rec.dropped += [(q, t) for q, g, t in grounded if g is None]
+        rec.recitations = [(q, g) for q, g, _t in grounded if g is not None]
+    read = notes_to_read(question, [t for _, t in rec.recitations], notes, signal)
     rec.read = [t for t in read if t not in notes]
     messages = reading_messages(question, read, history)
 

@@ -11,11 +11,11 @@ made from the passage alone.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sleepd.memory.facts import Fact, WordSignal, fact_queries, passage_facts
+from sleepd.memory.facts import Fact, WordSignal, cloze_queries, keyword_queries, passage_facts
 from sleepd.memory.prompts import recall_prompt
 from sleepd.storage.config import SleepConfig
 
@@ -38,34 +38,64 @@ class PassageInput:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Rule-made queries per fact; set in ``SleepConfig`` (``from_sleep``), whose defaults these are."""
+    """Queries per fact; set in ``SleepConfig`` (``from_sleep``), whose defaults these are."""
 
     keyword_queries: int = SleepConfig.keyword_queries
     cloze_queries: int = SleepConfig.cloze_queries
+    written_queries: int = SleepConfig.written_queries
 
     @classmethod
     def from_sleep(cls, sleep: SleepConfig) -> DataConfig:
-        return cls(sleep.keyword_queries, sleep.cloze_queries)
+        return cls(sleep.keyword_queries, sleep.cloze_queries, sleep.written_queries)
 
 
 DEFAULT_DATA = DataConfig()
+Written = Mapping[str, Sequence[str]]  # fact.text -> questions the prior's writer wrote for it
+NO_WRITTEN: Written = {}
 
 
-def fact_examples(fact: Fact, signal: WordSignal, cfg: DataConfig) -> list[Example]:
-    queries = fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries)
+def queries_for(fact: Fact, signal: WordSignal, cfg: DataConfig, written: Written = NO_WRITTEN) -> list[str]:
+    """The fact's training queries. Written questions (``memory/questions.py``) take the place of
+    rule-made ones, down to one keyword run and one cloze question, so a fact costs the same
+    training with a prior as without: the questions people ask are the queries that pay most, the
+    rule-made ones keep the word-sharing route that the keyword form of a question takes."""
+    asked = list(dict.fromkeys(written.get(fact.text, ())))[: cfg.written_queries]
+    rule = cfg.keyword_queries + cfg.cloze_queries
+    n_kw, n_cloze = cfg.keyword_queries, cfg.cloze_queries
+    while asked and n_kw + n_cloze > max(rule - len(asked), min(rule, 2)):
+        if n_kw >= n_cloze and n_kw > 1:
+            n_kw -= 1
+        elif n_cloze > 1:
+            n_cloze -= 1
+        else:
+            break
+    made = keyword_queries(fact, signal, n_kw) + cloze_queries(fact, signal, n_cloze)
+    return list(dict.fromkeys(made + asked))
+
+
+def fact_examples(
+    fact: Fact, signal: WordSignal, cfg: DataConfig, written: Written = NO_WRITTEN
+) -> list[Example]:
+    queries = queries_for(fact, signal, cfg, written)
     return [Example(recall_prompt(q), fact.text, fact.passage_id, "recite") for q in queries]
 
 
-def passage_examples(passage: PassageInput, signal: WordSignal, cfg: DataConfig) -> list[Example]:
+def passage_examples(
+    passage: PassageInput, signal: WordSignal, cfg: DataConfig, written: Written = NO_WRITTEN
+) -> list[Example]:
     if passage.role == "assistant":  # "Got it." holds nothing to remember on its own
         return []
-    return [ex for fact in passage_facts(passage.text, passage.id) for ex in fact_examples(fact, signal, cfg)]
+    facts = passage_facts(passage.text, passage.id)
+    return [ex for fact in facts for ex in fact_examples(fact, signal, cfg, written)]
 
 
 def build_examples(
-    passages: Sequence[PassageInput], signal: WordSignal, cfg: DataConfig | None = None
+    passages: Sequence[PassageInput],
+    signal: WordSignal,
+    cfg: DataConfig | None = None,
+    written: Written = NO_WRITTEN,
 ) -> list[Example]:
-    return [ex for p in passages for ex in passage_examples(p, signal, cfg or DEFAULT_DATA)]
+    return [ex for p in passages for ex in passage_examples(p, signal, cfg or DEFAULT_DATA, written)]
 
 
 @dataclass(frozen=True)

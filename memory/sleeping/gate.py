@@ -6,8 +6,9 @@
   (Reported, and a floor in config: a sleep that learned nothing is not worth switching to.)
 - replay kept: the same probe on a sample of the replayed (earlier) passages, before and after;
   a sleep that overwrote old memories instead of adding to them is rejected.
-- general kept: general questions with known answers go through the same closed-book path as chat;
-  of those the base model answers right, the share still answered right with the new memory.
+- general kept: general questions with known answers (``GENERAL_PROBES``) go through default chat,
+  as people ask them: of those chat answers right from the buffer alone, the share still answered
+  right with the new memory's recitations (grounded in the buffer, as chat does).
   (Reading runs with the adapter off, so a memory can only change a general answer through a
   recitation it injects: a small model often echoes an unknown key back, so counting injected
   recitations overstates the harm; counting wrong answers does not.)
@@ -16,7 +17,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sleepd.memory.facts import fact_queries, passage_facts
@@ -26,23 +27,33 @@ from sleepd.memory.serving.generate import GenerationConfig, complete, generate
 from sleepd.memory.serving.recall import RECITE_GEN, answer_with_memory, word_signal
 from sleepd.storage import Passage
 
-# Everyday questions the plain model tends to answer right, kept apart from the benchmark's general
-# probe (tests/ checks it) so that the gate is no proxy of the figure it is judged by.
+# Everyday questions the plain model answers right (checked on the bundled one), of other kinds
+# than the benchmark's general probe (no capitals, planets, chemical symbols, "how many", "largest"):
+# the gate is an honest check of its own, the probe an honest measure. tests/memory/test_gate_probes.py
+# keeps them apart (no shared answer, at most one shared content word per pair of questions).
 GENERAL_PROBES = (
-    ("What is the capital of Russia?", "Moscow"),
-    ("What is the capital of China?", "Beijing"),
-    ("What is the capital of England?", "London"),
-    ("Who wrote Hamlet?", "Shakespeare"),
-    ("How many hours are in a day?", "24"),
-    ("How many sides does a triangle have?", "three"),
-    ("What color is grass?", "green"),
+    ("What do you call a baby cat?", "kitten"),
+    ("What is frozen water called?", "ice"),
+    ("What is the first month of the year?", "January"),
+    ("What shape has four equal sides?", "square"),
+    ("Which instrument has black and white keys?", "piano"),
+    ("What does a thermometer measure?", "temperature"),
+    ("Which sense do you use your nose for?", "smell"),
+    ("Who wrote Pride and Prejudice?", "Austen"),
+    ("Which tool is used to cut paper?", "scissors"),
+    ("What is the plural of mouse?", "mice"),
+    ("Which fruit is used to make wine?", "grape"),
     ("What do caterpillars turn into?", "butterfl"),
-    ("What is the chemical symbol for gold?", "Au"),
-    ("What is the largest desert in Asia?", "Gobi"),
-    ("Which animal is known for its long neck?", "giraffe"),
-    ("In which city is the Eiffel Tower?", "Paris"),
 )
 PROBE_GEN = GenerationConfig(max_new_tokens=40, temperature=0.0, repetition_penalty=1.1)
+
+
+@dataclass(frozen=True)
+class BufferView:
+    """What default chat reads beside the weights, for the gate to judge through chat's own path."""
+
+    notes_for: Callable[[str], Sequence[str]]  # question -> buffer notes in the prompt
+    search: Callable[[str], Sequence[str]]  # recitation -> passages it may recite
 
 
 @dataclass(frozen=True)
@@ -69,20 +80,29 @@ def recall_probe(lm: LoadedModel, passages: Sequence[Passage], sample: int = 8, 
     return ok / len(probes)
 
 
-def general_kept(lm: LoadedModel) -> float:
-    """Share of the base model's right general answers still right through the memory path."""
-    base_right = [
-        (q, a)
-        for q, a in GENERAL_PROBES
-        if hit(generate(lm, [{"role": "user", "content": q}], PROBE_GEN, adapter=False), a)
-    ]
-    if not base_right:
+def general_kept(lm: LoadedModel, buffer: BufferView | None = None) -> float:
+    """Share of the general answers right without the new memory still right with it.
+
+    With ``buffer`` (the store: its notes and its search) both sides go through default chat, the
+    path people use: before = the buffer alone (adapter off, no recitation), after = buffer plus
+    recitations grounded in it. Without, the plain model against closed-book."""
+    notes_for = buffer.notes_for if buffer else (lambda _q: [])
+    before = []
+    for q, a in GENERAL_PROBES:
+        if buffer is None:
+            answer = generate(lm, [{"role": "user", "content": q}], PROBE_GEN, adapter=False)
+        else:
+            answer = "".join(answer_with_memory(lm, q, PROBE_GEN, recite=False, notes=notes_for(q))[0])
+        if hit(answer, a):
+            before.append((q, a))
+    if not before:
         return 1.0
     kept = 0
-    for q, a in base_right:
-        stream, _rec = answer_with_memory(lm, q, PROBE_GEN)
+    for q, a in before:
+        search = buffer.search if buffer else None
+        stream, _rec = answer_with_memory(lm, q, PROBE_GEN, notes=notes_for(q), search=search)
         kept += hit("".join(stream), a)
-    return kept / len(base_right)
+    return kept / len(before)
 
 
 def run_gate(
@@ -93,11 +113,12 @@ def run_gate(
     replay: Sequence[Passage] = (),
     replay_before: float | None = None,
     min_replay_kept: float = 0.5,
+    buffer: BufferView | None = None,
 ) -> GateResult:
     """``replay_before``: the replay sample's recall probe on the previous version; the new version
     must keep at least ``min_replay_kept`` of it (old memories not overwritten by the new)."""
     recall = recall_probe(lm, new)
-    kept = general_kept(lm)
+    kept = general_kept(lm, buffer)
     replay_recall = recall_probe(lm, replay) if replay else None
 
     def result(passed: bool, reason: str) -> GateResult:

@@ -22,6 +22,7 @@ from sleepd.memory.facts import WordSignal
 from sleepd.memory.loader import attach_adapter, save_adapter
 from sleepd.memory.model import LoadedModel, load_model
 from sleepd.memory.precision import resolve as resolve_precision
+from sleepd.memory.prior import Prior, prior_for_source
 from sleepd.memory.versions import VersionStore
 from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config, SleepConfig
@@ -29,11 +30,12 @@ from sleepd.storage.errors import SleepError
 
 from .budget import SleepBudget, last_training_rate
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
-from .gate import recall_probe, run_gate
+from .gate import BufferView, recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
 from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
+from .writing import WritingStats, write_questions
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,7 @@ class TrainingData:
     replay: list[Passage]
     unlearn_prompts: list[str]  # recall prompts now answered "Nothing."
     nights_left: int = 0  # sleeps of this budget the deferred passages still need
+    writing: WritingStats = field(default_factory=lambda: WritingStats(None))
 
 
 def collect(store: Store) -> Collected:
@@ -167,9 +170,12 @@ def make_training_data(
     cfg: SleepConfig,
     versions: VersionStore,
     budget: SleepBudget | None = None,
+    prior: Prior | None = None,
 ) -> TrainingData:
     """Examples for the new passages in order while the budget lasts (at least one passage), then
-    for the replay sample (sized by what was taken), unlearning and rehearsal."""
+    for the replay sample (sized by what was taken), unlearning and rehearsal; with a prior, the
+    questions its writer wrote for each fact among the queries (as many as they replace, so the
+    budget's estimate from rule-made queries holds)."""
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
     by_passage, held, deferred, planned = {}, {}, [], 0
@@ -188,16 +194,22 @@ def make_training_data(
     # same notes give the same sleep whatever order they arrived in.
     taken = sorted((p for p in got.new if p.id in by_passage), key=lambda p: (p.source_id, p.ordinal, p.id))
     learned = [p for p in taken if p.id not in held]
-    tokenized = [t for p in taken for t in by_passage[p.id]]
     replay = replay_sample(store, len(taken), cfg.replay_ratio, cfg.replay_min, seed=len(versions.ids()))
     replay += _kept_by_edits(store, got.forgotten, replay)
-    examples = [
-        ex
-        for p in replay
-        for ex in passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
-    ]
+    written, writing = write_questions(
+        lm, prior, _inputs(taken + replay + got.forgotten), versions.root / "questions", cfg.written_queries
+    )
+    if written:
+        by_passage = {
+            p.id: [
+                tokenize_example(lm.tokenizer, ex) for ex in passage_examples(i, signal, data_cfg, written)
+            ]
+            for p, i in zip(taken, _inputs(taken), strict=True)
+        }
+    tokenized = [t for p in taken for t in by_passage[p.id]]
+    examples = [ex for i in _inputs(replay) for ex in passage_examples(i, signal, data_cfg, written)]
     live = store.passages(status="consolidated") + got.new
-    unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg)
+    unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg, written)
     examples += unlearn
     if held:
         store.hold_passages(held)
@@ -218,7 +230,15 @@ def make_training_data(
     dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
     tokenized += [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
     return TrainingData(
-        tokenized, len(dreams), learned, held, deferred, replay, sorted({ex.prompt for ex in unlearn}), nights
+        tokenized,
+        len(dreams),
+        learned,
+        held,
+        deferred,
+        replay,
+        sorted({ex.prompt for ex in unlearn}),
+        nights,
+        writing,
     )
 
 
@@ -262,7 +282,8 @@ def run_sleep(
 
     report("data", 0, 1, {})
     lm = load_model(config)
-    data = make_training_data(lm, store, got, cfg, versions, budget)
+    prior = prior_for_source(config, lm.source)
+    data = make_training_data(lm, store, got, cfg, versions, budget, prior)
     report("data", 1, 1, {"examples": len(data.tokenized), "deferred": len(data.deferred)})
 
     parent = versions.current()
@@ -305,6 +326,10 @@ def run_sleep(
         data.replay,
         replay_before,
         cfg.gate_min_replay_kept,
+        BufferView(
+            lambda q: [h.passage.text for h in store.notes_for(q, config.recall)],
+            lambda t: [h.passage.text for h in store.search(t, k=3)],
+        ),
     )
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
@@ -416,6 +441,7 @@ def version_meta(
         "train_tokens": stats.tokens,
         "train_seconds": stats.seconds,
         "precision": precision,
+        "question_writing": data.writing.as_dict(),  # the prior's writer (None: no prior)
         "gate": {
             "recall": verdict.recall,
             "general_kept": verdict.general_kept,
@@ -428,6 +454,6 @@ def version_meta(
             "dtype": cfg.dtype,
             "layer_share": cfg.layer_share,
             "layer_choice": cfg.layer_choice,
-            "queries": [cfg.keyword_queries, cfg.cloze_queries],
+            "queries": [cfg.keyword_queries, cfg.cloze_queries, cfg.written_queries],
         },
     }

@@ -19,12 +19,12 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sleepd.memory.facts import WordSignal, fact_queries, passage_facts
+from sleepd.memory.facts import WordSignal, passage_facts
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, generate
 
-from .dataset import DEFAULT_DATA, DataConfig, Example, PassageInput
+from .dataset import DEFAULT_DATA, NO_WRITTEN, DataConfig, Example, PassageInput, Written, queries_for
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,15 @@ def unlearn_examples(
     live: Iterable[PassageInput],
     signal: WordSignal,
     cfg: DataConfig = DEFAULT_DATA,
+    written: Written = NO_WRITTEN,
 ) -> list[Example]:
-    """The queries of every forgotten fact, answered NOTHING, except a query that a live fact
-    answers as well (all its content words are in that fact): what a live note still says stays."""
+    """The queries of every forgotten fact (the written questions that taught it too), answered
+    NOTHING, except a query that a live fact answers as well (all its content words are in that
+    fact): what a live note still says stays."""
     live_facts = [signal.stems(f.text) for p in live for f in passage_facts(p.text)]
     out: dict[str, Example] = {}
     for fact in (f for p in forgotten for f in passage_facts(p.text, p.id)):
-        for q in fact_queries(fact, signal, cfg.keyword_queries, cfg.cloze_queries):
+        for q in queries_for(fact, signal, cfg, written):
             words = signal.stems(q)
             if not any(words <= held for held in live_facts):
                 out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "forget"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import WordSignal, coverage
-from sleepd.memory.serving.recall import notes_to_read, reading_messages
+from sleepd.memory.serving.recall import ground, notes_to_read, reading_messages
 
 QUESTION = "Which pier do the ferries to Quill Island leave from?"
 FERRIES = "Ferries to Quill Island leave from pier 4 every two hours."
@@ -47,3 +47,20 @@ def test_a_recitation_the_search_missed_is_read_first(signal: WordSignal) -> Non
 def test_closed_book_reads_the_recitation_once(signal: WordSignal) -> None:
     assert notes_to_read(QUESTION, [FERRIES, FERRIES], [], signal) == [FERRIES]
     assert notes_to_read(QUESTION, [], [], signal) == []
+
+
+def test_a_recitation_is_grounded_in_the_note_it_recites(signal: WordSignal) -> None:
+    note = "Home wifi: the network is Larkspur-5G and the password is TeaPot-4471."
+    other = "The boiler is serviced every October by Brennan Heating."
+    recited = "home wifi: the network is larkspur-5g and the password is teapot-4471"  # re-cased
+    search_calls: list[str] = []
+
+    def search(text: str) -> list[str]:
+        search_calls.append(text)
+        return [other, note]
+
+    assert ground(recited, search, signal) == note  # the stored words, not the model's
+    assert search_calls == [recited]  # looked up by the recitation's own words
+    invented = "Romeo and Juliet was written by Christopher Marlowe in 1601."
+    assert ground(invented, search, signal) is None  # no note holds it: not read
+    assert ground(recited, lambda _t: [], signal) is None
