@@ -20,7 +20,7 @@ test: setup
 # Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
 # model it is written into memory/priors/ and shipped; about an hour on a 2-core CPU.
 prior: setup
-	$(BIN)/python -m sleepd.memory.prior_train $(PRIOR_ARGS)
+	$(BIN)/python -m sleepd.memory.sleeping.prior_train $(PRIOR_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

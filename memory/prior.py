@@ -5,7 +5,7 @@ file hash) and its parts; today one part, the question writer (``questions``), a
 sleep loads on a copy of the base model to write the questions people would ask of each fact.
 
 Where sleep looks (``sleep.prior = "auto"``): a prior the user trained for the configured model
-(``<data_dir>/priors/<model>``, written by ``python -m sleepd.memory.prior_train``), then the one
+(``<data_dir>/priors/<model>``, written by ``python -m sleepd.memory.sleeping.prior_train``), then the one
 shipped in the package for the bundled model (``memory/priors/<model>``). ``"none"`` switches it
 off; a path names a prior folder. A prior whose recorded base hash differs from the model's is not
 used (one warning): an adapter trained on other weights writes noise.

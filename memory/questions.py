@@ -59,7 +59,7 @@ def parse_written(text: str) -> Written | None:
     return Written(m.group("q").strip(), m.group("a").strip().rstrip("."))
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
@@ -67,8 +67,8 @@ def holds_answer(fact_text: str, written: Written, signal: WordSignal) -> bool:
     """The check a written question must pass: its answer is in the fact (word for word, ignoring
     case and punctuation), the question does not give the answer away, and the question is about
     this fact (shares at least ``MIN_SHARED`` of its content words with it)."""
-    answer = _norm(written.answer)
-    if not answer or len(answer.split()) > 12 or f" {answer} " not in f" {_norm(fact_text)} ":
+    answer = normalise(written.answer)
+    if not answer or len(answer.split()) > 12 or f" {answer} " not in f" {normalise(fact_text)} ":
         return False
     answer_words = signal.stems(written.answer)
     if answer_words and answer_words <= signal.stems(written.question):

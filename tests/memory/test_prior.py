@@ -12,8 +12,8 @@ import pytest
 from sleepd.memory.facts import WordSignal
 from sleepd.memory.model import BUNDLED_NAME, bundled_gguf_path
 from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART, base_fingerprint, model_slug, prior_status
-from sleepd.memory.prior_train import CORPUS, bench_overlap, bench_texts, paragraph_text
 from sleepd.memory.sleeping.dataset import PassageInput, build_examples
+from sleepd.memory.sleeping.prior_train import CORPUS, bench_overlap, bench_texts, paragraph_text
 from sleepd.storage import Config
 
 from ..conftest import SHARED

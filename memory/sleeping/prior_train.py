@@ -1,4 +1,5 @@
-"""Train the consolidation prior once, offline: ``python -m sleepd.memory.prior_train`` (``make prior``).
+"""Train the consolidation prior once, offline (``make prior``):
+``python -m sleepd.memory.sleeping.prior_train``.
 
 Today the prior is the question writer (``questions``): a LoRA adapter of the base model trained on
 (fact -> the crowd question it answers, and the answer) from ``shared/corpus/squad-prior`` (SQuAD v1.1
@@ -28,12 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sleepd.memory.facts import Fact, WordSignal, coverage, passage_facts
+from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART, base_fingerprint, model_slug
+from sleepd.memory.questions import QuestionWriter, WriterConfig, normalise, writer_prompt, writer_target
 from sleepd.storage.config import load_config
 from sleepd.storage.logs import configure_logging
-
-from .facts import Fact, WordSignal, coverage, passage_facts
-from .prior import RECORD, SHIPPED, WRITER_PART, base_fingerprint, model_slug
-from .questions import QuestionWriter, WriterConfig, _norm, writer_prompt, writer_target
 
 log = logging.getLogger("sleepd.prior")
 
@@ -66,8 +66,8 @@ def paragraph_text(p: dict[str, Any]) -> str:
 
 def answering_fact(facts: Sequence[Fact], question: str, answer: str, signal: WordSignal) -> Fact | None:
     """The fact holding the answer; of several, the one sharing most of the question's words."""
-    a = f" {_norm(answer)} "
-    holding = [f for f in facts if a in f" {_norm(f.body)} "]
+    a = f" {normalise(answer)} "
+    holding = [f for f in facts if a in f" {normalise(f.body)} "]
     return max(holding, key=lambda f: coverage(question, f.text, signal), default=None)
 
 
@@ -105,11 +105,11 @@ def bench_overlap(training_texts: Sequence[str], shared: Path, min_words: int = 
     """Bench passages' sentences (``min_words`` or more) and bench questions found in the training
     texts: must be empty."""
     docs, questions = bench_texts(shared)
-    haystack = "\n".join(_norm(t) for t in training_texts)
-    found = [q for q in questions if len(q.split()) >= 4 and _norm(q) in haystack]
+    haystack = "\n".join(normalise(t) for t in training_texts)
+    found = [q for q in questions if len(q.split()) >= 4 and normalise(q) in haystack]
     for d in docs:
         for sentence in re.split(r"(?<=[.!?])\s+|\n", d):
-            if len(sentence.split()) >= min_words and _norm(sentence) in haystack:
+            if len(sentence.split()) >= min_words and normalise(sentence) in haystack:
                 found.append(sentence)
     return found
 
@@ -119,10 +119,11 @@ def _sha256(path: Path) -> str:
 
 
 def train_writer(args: argparse.Namespace) -> int:
-    from .model import load_model
-    from .precision import resolve
-    from .sleeping.dataset import Example, tokenize_example
-    from .sleeping.train import TrainConfig, add_lora, train_lora
+    from sleepd.memory.model import load_model
+    from sleepd.memory.precision import resolve
+
+    from .dataset import Example, tokenize_example
+    from .train import TrainConfig, add_lora, train_lora
 
     shared = find_shared(args.shared)
     if shared is None:
@@ -166,7 +167,7 @@ def train_writer(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(config, lm.source.name)
     part = out / WRITER_PART
     part.mkdir(parents=True, exist_ok=True)
-    from .loader import save_adapter
+    from sleepd.memory.loader import save_adapter
 
     save_adapter(model, part)
     measured = measure_writer(model, lm.tokenizer, paragraphs, held_titles, signal, args.measure_facts)
@@ -208,7 +209,7 @@ def train_writer(args: argparse.Namespace) -> int:
 
 
 def default_out(config: Any, model_name: str) -> Path:
-    from .model import BUNDLED_NAME
+    from sleepd.memory.model import BUNDLED_NAME
 
     if model_name == BUNDLED_NAME:
         return SHIPPED / model_slug(model_name)
@@ -240,7 +241,7 @@ def measure_writer(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m sleepd.memory.prior_train", description=__doc__.split("\n")[0]
+        prog="python -m sleepd.memory.sleeping.prior_train", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--shared", help="the shared/ folder holding corpus/ (default: found)")
     ap.add_argument("--out", help="prior folder to write (default: shipped for the bundled model)")
