@@ -18,7 +18,7 @@ test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
-# model it is written into memory/priors/ and shipped; about an hour on a 2-core CPU.
+# model it is written into memory/priors/ and shipped; 49 min on a 2-core CPU.
 prior: setup
 	$(BIN)/python -m sleepd.memory.sleeping.prior_train $(PRIOR_ARGS)
 
