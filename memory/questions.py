@@ -73,8 +73,7 @@ def holds_answer(fact_text: str, written: Written, signal: WordSignal) -> bool:
     answer_words = signal.stems(written.answer)
     if answer_words and answer_words <= signal.stems(written.question):
         return False
-    q_words = signal.stems(written.question)
-    return bool(q_words) and coverage(written.question, fact_text, signal) >= MIN_SHARED
+    return coverage(written.question, fact_text, signal) >= MIN_SHARED  # 0 for a question of no content word
 
 
 class QuestionCache:

@@ -63,16 +63,13 @@ def write_questions(
     signal = WordSignal(lm.tokenizer)
     cache = QuestionCache(cache_dir / f"{model_slug(lm.source.name)}.json", prior.writer_id)
     todo = [f for f in facts if cache.get(f) is None]
-    written: dict[str, list[str]] = {}
-    cfg = WriterConfig(per_fact=per_fact)
-    if todo:
+    if todo:  # the writer fills the cache; it is loaded only for facts new to it
         writer = QuestionWriter.load(lm.model, lm.tokenizer, prior.writer_dir, prior.writer_id)
         try:
-            written = writer.write(todo, signal, cfg, cache)
+            writer.write(todo, signal, WriterConfig(per_fact=per_fact), cache)
         finally:
             del writer
-    for f in facts:
-        written[f.text] = cache.get(f) or written.get(f.text, [])
+    written = {f.text: cache.get(f) or [] for f in facts}
     stats = WritingStats(
         prior.name,
         len(facts),
