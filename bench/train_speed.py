@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sleepd.memory.architecture import n_layers as layer_count
+
 if TYPE_CHECKING:
     from sleepd.memory.precision import Precision
 
@@ -88,7 +90,7 @@ def configured_layers(model, examples: list, config) -> list[int]:  # type: igno
     """The layers a sleep with ``config`` would train on these examples."""
     from sleepd.memory.sleeping.layers import choose_layers, score_layers
 
-    n_layers = model.config.num_hidden_layers
+    n_layers = layer_count(model)
     k = config.sleep.layers_of(n_layers)
     if k >= n_layers:
         return list(range(n_layers))
@@ -125,7 +127,7 @@ def measure(  # type: ignore[no-untyped-def]
     log(line)
     rates: dict[str, float] = {}
     lm = load_model(config)
-    n_layers = lm.model.config.num_hidden_layers
+    n_layers = layer_count(lm.model)
     examples = devset_examples(lm.tokenizer, n_examples, docs)
     model = add_lora(lm.model, None, TrainConfig.from_sleep(config.sleep, bf16=False))
     rates["plain fp32 LoRA, all layers, padded batches of 8 (baseline)"] = padded_fp32_rate(model, examples)

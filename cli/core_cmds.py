@@ -34,6 +34,8 @@ def status(
         },
         "model": model,
         "prior": prior_status(config),  # what the next sleep writes its questions with
+        # "auto" is resolved by the daemon (CUDA if torch sees one): this client never imports torch
+        "device": config.model.device.replace("auto", "auto (CUDA if present, else CPU)"),
         # from the probe cached on this machine (no torch here); the daemon's own view replaces it
         "precision": known_choices(config.model.dtype, config.sleep.dtype, config.paths.state_dir),
         # what `current` points at (what the daemon serves at start), not the newest ever written:
@@ -49,6 +51,7 @@ def status(
         live = client.get("/status")
         info["daemon"] = {k: live[k] for k in ("daemon", "served_version", "swapped_at", "sleep", "watcher")}
         info["precision"] = live.get("precision") or info["precision"]
+        info["device"] = live.get("device") or info["device"]
     else:
         info["daemon"] = None
     if as_json:
@@ -58,6 +61,7 @@ def status(
         out.print(f"[bold]{name:>9}[/] {value}", highlight=False)
     out.print(f"[bold]{'model':>9}[/] {info['model']}", highlight=False)
     out.print(f"[bold]{'prior':>9}[/] {info['prior']}", highlight=False)
+    out.print(f"[bold]{'device':>9}[/] {info['device']}", highlight=False)
     for use, p in info["precision"].items():
         out.print(f"[bold]{use:>9}[/] in {p['dtype']}: {p['reason']}", highlight=False)
     version = info["memory_version"]

@@ -37,6 +37,7 @@ class Daemon:
         self.started_at = time.time()
         self.state = "starting"
         self.precision: dict[str, Any] = {}
+        self.device = "cpu"  # where chat and sleep run (model.device resolved at start)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -54,11 +55,12 @@ class Daemon:
         """Each use's number format and why; the training probe runs here once, so the sleep child
         finds it cached."""
         from sleepd.memory.loader import serving_precision
-        from sleepd.memory.precision import resolve
+        from sleepd.memory.precision import resolve, resolve_device
 
+        device = self.device = resolve_device(self.config.model.device)
         chosen = {
             "serve": serving_precision(self.config),
-            "sleep": resolve(self.config.sleep.dtype, "train", self.config.paths.state_dir),
+            "sleep": resolve(self.config.sleep.dtype, "train", self.config.paths.state_dir, device=device),
         }
         for use, p in chosen.items():
             log.info("%s in %s: %s", use, p.dtype, p.reason)
@@ -139,6 +141,7 @@ class Daemon:
             },
             "served_version": self.chat.version,
             "precision": self.precision,
+            "device": self.device,
             "swapped_at": self.chat.swapped_at,
             "sleep": {
                 **self.sleeper.snapshot(),

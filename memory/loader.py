@@ -10,7 +10,7 @@ from typing import Any
 from sleepd.storage.config import Config
 
 from .model import LoadedModel, load_model
-from .precision import Precision, resolve
+from .precision import Precision, resolve, resolve_device
 from .versions import VersionStore
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def save_adapter(model: Any, out_dir: Path) -> None:
 
 def serving_precision(config: Config) -> Precision:
     """The number format chat decodes in (``model.dtype``; probed on decoding's shape)."""
-    return resolve(config.model.dtype, "serve", config.paths.state_dir)
+    device = resolve_device(config.model.device)
+    return resolve(config.model.dtype, "serve", config.paths.state_dir, device=device)
 
 
 def load_with_memory(config: Config, version: int | None = None) -> tuple[LoadedModel, int | None]:

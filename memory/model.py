@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sleepd.storage.config import Config
 from sleepd.storage.errors import SleepdError
 
+from .precision import resolve_device
 from .turns import ModelTurns
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def ensure_converted(source: ModelSource) -> Path | str:
 
 
 def load_model(config: Config, *, dtype: Any = None) -> LoadedModel:
-    """Load the configured or bundled model and its tokenizer, in eval mode."""
+    """Load the configured or bundled model and its tokenizer, in eval mode, on ``model.device``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -148,8 +149,9 @@ def load_model(config: Config, *, dtype: Any = None) -> LoadedModel:
     hf_logging.disable_progress_bar()  # our own progress goes to the CLI; keep journald clean
     source = resolve_model_source(config)
     path = str(ensure_converted(source))
+    device = resolve_device(config.model.device)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32).to(device)
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as e:
         raise ModelNotFoundError(f"cannot load model {source.name!r}: {e}") from e

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sleepd.storage.errors import SleepdError
+
 log = logging.getLogger(__name__)
 
 SETTINGS = ("auto", "bf16", "fp32")
@@ -187,6 +189,28 @@ def choose_precision(
     if result.speedup >= MIN_SPEEDUP[use]:
         return Precision("bf16", f"native bf16 ({', '.join(native)}), measured {measured}")
     return Precision("fp32", f"native bf16 ({', '.join(native)}) but measured only {measured}")
+
+
+class DeviceError(SleepdError, RuntimeError):
+    """The configured device is not on this machine."""
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(setting: str, cuda_available: Callable[[], bool] = _cuda_available) -> str:
+    """``model.device`` on this machine: "cpu", or "cuda" when set or (for "auto") when torch sees
+    a GPU. "cpu" never imports torch's CUDA probe; "cuda" without a GPU is one clear error."""
+    if setting == "cpu":
+        return "cpu"
+    if cuda_available():
+        return "cuda"
+    if setting == "cuda":
+        raise DeviceError("model.device is 'cuda' but torch sees no CUDA GPU here; set it to 'auto' or 'cpu'")
+    return "cpu"
 
 
 def resolve(setting: str, use: str, state_dir: Path | None, device: str = "cpu") -> Precision:

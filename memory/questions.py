@@ -138,7 +138,9 @@ class QuestionWriter:
         tok = self.tokenizer
         side, tok.padding_side = tok.padding_side, "left"
         try:
-            enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False).to(
+                self.model.device
+            )
         finally:
             tok.padding_side = side
         with torch.inference_mode():

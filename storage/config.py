@@ -70,6 +70,7 @@ class Paths:
 
 
 DTYPES = ("auto", "bf16", "fp32")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def _check_dtype(key: str, value: str) -> None:
@@ -97,9 +98,13 @@ class ModelConfig:
     # prompt get half of it, history and the buffer's notes the rest.
     max_prompt_tokens: int = 2048
     dtype: str = "auto"  # serving's number format, chosen like sleep.dtype (for decoding's shape)
+    # Where the model runs, for chat and sleep alike: "auto" = CUDA when torch sees a GPU, else CPU.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         _check_dtype("model.dtype", self.dtype)
+        if self.device not in DEVICES:
+            raise ConfigError(f"model.device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.max_prompt_tokens < 64:
             raise ConfigError(f"model.max_prompt_tokens must be at least 64, got {self.max_prompt_tokens}")
 

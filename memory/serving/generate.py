@@ -1,4 +1,4 @@
-"""Chat generation with the model's chat template, streamed token by token.
+"""Chat generation with the model's chat template (memory/chat_format.py), streamed token by token.
 
 Every generation takes the model in turns (``LoadedModel.turns``): one decoding step at a time, so
 concurrent chats interleave instead of queueing behind a whole answer. ``adapter=False`` answers as
@@ -13,9 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sleepd.memory.chat_format import Message, StopTrimmer, chat_text, stop_texts
 from sleepd.memory.model import LoadedModel
-
-Message = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class _TakeTurns:
 
         self.lm.turns.pass_turn(self.adapter)
         stop = self.cancel is not None and self.cancel.is_set()
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)  # [B]
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # [B]
 
 
 def _generate_kwargs(
@@ -60,9 +59,8 @@ def _generate_kwargs(
 
 
 def encode_chat(lm: LoadedModel, messages: Sequence[Message]) -> Any:
-    enc = lm.tokenizer.apply_chat_template(
-        list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
-    )
+    """The model's chat template (or the plain format of a model without one), tokenized."""
+    enc = lm.tokenizer(chat_text(lm.tokenizer, messages), add_special_tokens=False, return_tensors="pt")
     return enc  # input_ids: [1, T], attention_mask: [1, T]
 
 
@@ -77,7 +75,8 @@ def stream_generate(
     """Yield the answer to ``messages`` in text pieces as the model produces them. Closing the
     iterator early, or setting ``cancel`` (from any thread: the client went away), stops the
     generation at its next step."""
-    return _stream(lm, encode_chat(lm, messages), gen or GenerationConfig(), adapter, cancel)
+    enc = encode_chat(lm, messages)
+    return _stream(lm, enc, gen or GenerationConfig(), adapter, cancel, stop_texts(lm.tokenizer))
 
 
 def complete(
@@ -89,7 +88,12 @@ def complete(
 
 
 def _stream(
-    lm: LoadedModel, enc: Any, gen: GenerationConfig, adapter: bool, cancel: threading.Event | None = None
+    lm: LoadedModel,
+    enc: Any,
+    gen: GenerationConfig,
+    adapter: bool,
+    cancel: threading.Event | None = None,
+    stops: Sequence[str] = (),
 ) -> Iterator[str]:
     import torch
     from transformers import TextIteratorStreamer
@@ -98,6 +102,8 @@ def _stream(
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
     cancel = cancel or threading.Event()
     error: list[BaseException] = []
+    enc = {k: v.to(lm.model.device) for k, v in enc.items()}
+    trimmer = StopTrimmer(stops)
 
     def run() -> None:
         try:
@@ -111,8 +117,13 @@ def _stream(
     worker.start()
     try:
         for piece in streamer:
-            if piece:
-                yield piece
+            text = trimmer.feed(piece)
+            if text:
+                yield text
+            if trimmer.stopped:
+                cancel.set()  # the answer ended at a stop text: the generation ends at its next step
+        if rest := trimmer.flush():
+            yield rest
     finally:
         cancel.set()  # a no-op when it ended by itself; ends it when the reader closed us early
     worker.join()
@@ -134,7 +145,7 @@ def complete_scored(
     the model is of what it produced (a memorised recitation is near 0, free association is not)."""
     import torch
 
-    enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
+    enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(lm.model.device)
     kwargs = _generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0), adapter)
     with torch.inference_mode(), lm.turns.hold(adapter):
         out = lm.model.generate(**enc, return_dict_in_generate=True, output_scores=True, **kwargs)

@@ -47,8 +47,8 @@ def score_layers(model: Any, examples: Sequence[Tokenized], n_layers: int) -> li
     model.train()
     for ex in examples:
         model.zero_grad(set_to_none=True)
-        ids = torch.tensor([ex.input_ids])  # [1, T]
-        labels = torch.tensor([ex.labels])  # [1, T]
+        ids = torch.tensor([ex.input_ids], device=model.device)  # [1, T]
+        labels = torch.tensor([ex.labels], device=model.device)  # [1, T]
         model(input_ids=ids, labels=labels).loss.backward()
         for name, param in model.named_parameters():
             layer = layer_of(name)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sleepd.memory.architecture import n_layers
 from sleepd.memory.facts import WordSignal
 from sleepd.memory.loader import attach_adapter, save_adapter
 from sleepd.memory.model import LoadedModel, load_model
@@ -287,7 +288,7 @@ def run_sleep(
     report("data", 1, 1, {"examples": len(data.tokenized), "deferred": len(data.deferred)})
 
     parent = versions.current()
-    precision = resolve_precision(cfg.dtype, "train", config.paths.state_dir)
+    precision = resolve_precision(cfg.dtype, "train", config.paths.state_dir, device=lm.model.device.type)
     log.info("sleep: training in %s (%s)", precision.dtype, precision.reason)
     train_cfg = TrainConfig.from_sleep(cfg, precision.bf16)
     if parent is not None:
@@ -301,7 +302,7 @@ def run_sleep(
     probe_s = time.monotonic() - probe_started
 
     report("layers", 0, 1, {})
-    layers, scores = pick_layers(model, data, cfg, lm.model.config.num_hidden_layers)
+    layers, scores = pick_layers(model, data, cfg, n_layers(lm.model))
     set_trainable_layers(model, layers)
     report("layers", 1, 1, {"layers": layers})
 

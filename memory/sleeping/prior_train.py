@@ -119,6 +119,7 @@ def _sha256(path: Path) -> str:
 
 
 def train_writer(args: argparse.Namespace) -> int:
+    from sleepd.memory.architecture import n_layers as layer_count
     from sleepd.memory.model import load_model
     from sleepd.memory.precision import resolve
 
@@ -152,7 +153,7 @@ def train_writer(args: argparse.Namespace) -> int:
 
     bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
     cfg = TrainConfig(rank=args.rank, alpha=args.rank, learning_rate=args.lr, epochs=args.epochs, bf16=bf16)
-    n_layers = lm.model.config.num_hidden_layers
+    n_layers = layer_count(lm.model)
     model = add_lora(lm.model, None, cfg)
     started = time.monotonic()
 

@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from sleepd.memory.chat_format import chat_text
 from sleepd.memory.facts import WordSignal, passage_facts
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
@@ -88,7 +89,7 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
     out = []
     for prompt, answer in answers:
         messages = [{"role": "user", "content": prompt}]
-        text = lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        text = chat_text(lm.tokenizer, messages)
         out.append(Example(text, answer, None, "general"))
     return out
 

@@ -1,5 +1,5 @@
-"""LoRA training on the chosen layers, on CPU: length-grouped batches, bf16 autocast where the CPU runs
-bf16 natively (memory/precision.py), AdamW, progress.
+"""LoRA training on the chosen layers, on the model's device (CPU, or CUDA where configured): length-grouped
+batches, bf16 autocast where the hardware runs it natively (memory/precision.py), AdamW, progress.
 
 Only the layers in ``layers`` get LoRA weights (peft ``layers_to_transform``); autograd then stops
 at the lowest of them, so choosing upper layers also shortens every backward pass. Two more levers:
@@ -20,9 +20,8 @@ from typing import Any
 
 from sleepd.storage.config import SleepConfig
 
+from ..architecture import base_of, decoder_of, lora_targets
 from .dataset import Tokenized, length_grouped_batches
-
-TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def add_lora(model: Any, layers: Sequence[int] | None, cfg: TrainConfig) -> Any:
         r=cfg.rank,
         lora_alpha=cfg.alpha,
         lora_dropout=0.0,
-        target_modules=list(TARGET_MODULES),
+        target_modules=lora_targets(model),
         layers_to_transform=sorted(layers) if layers is not None else None,
         task_type="CAUSAL_LM",
     )
@@ -114,7 +113,7 @@ class FrozenPrefixCache:
     """
 
     def __init__(self, peft_model: Any, lowest: int, budget_bytes: int = 1_500_000_000) -> None:
-        self.decoder = _decoder_of(peft_model)
+        self.decoder = decoder_of(peft_model)
         self.lowest = lowest
         self.budget = budget_bytes
         self.states: dict[int, Any] = {}  # id(example) -> [T, H]
@@ -149,7 +148,9 @@ class FrozenPrefixCache:
 
         first = self.states[id(batch[0])]
         width = max(len(t.input_ids) for t in batch)
-        states = torch.zeros((len(batch), width, first.shape[-1]), dtype=first.dtype)  # [B, T, H]
+        states = torch.zeros(
+            (len(batch), width, first.shape[-1]), dtype=first.dtype, device=first.device
+        )  # [B, T, H]
         for r, t in enumerate(batch):
             states[r, : len(t.input_ids)] = self.states[id(t)]
         return states
@@ -161,20 +162,18 @@ class FrozenPrefixCache:
 
         full = self.decoder.layers
         self.decoder.layers = torch.nn.ModuleList(list(full)[self.lowest :])
+        # Qwen2/3 and Gemma 2/3 pick each block's mask (and Gemma 3 its rope) by the block's index
+        # in config.layer_types: shift it with the blocks, or layer i runs with layer 0's kind.
+        config = self.decoder.config
+        types = getattr(config, "layer_types", None)
+        if types is not None:
+            config.layer_types = list(types)[self.lowest :]
         try:
             yield
         finally:
             self.decoder.layers = full
-
-
-def _base_of(peft_model: Any) -> Any:
-    """The wrapped ``...ForCausalLM`` (or the model itself when it has no adapter)."""
-    return peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
-
-
-def _decoder_of(peft_model: Any) -> Any:
-    """The module holding the decoder layers (``LlamaModel`` and its kind)."""
-    return _base_of(peft_model).model
+            if types is not None:
+                config.layer_types = types
 
 
 @contextlib.contextmanager
@@ -213,7 +212,7 @@ def training_fast_paths(peft_model: Any) -> Iterator[None]:
     """
     from peft.helpers import disable_input_dtype_casting
 
-    base = _base_of(peft_model)
+    base = base_of(peft_model)
     before = getattr(base.config, "_attn_implementation", None)
     switch = before not in (None, "eager") and hasattr(base, "set_attn_implementation")
     if switch:
@@ -237,11 +236,11 @@ class AnswerLoss:
     def __init__(self, peft_model: Any, bf16: bool) -> None:
         import torch
 
-        base = _base_of(peft_model)
+        base = base_of(peft_model)
         head = base.get_output_embeddings()
         softcap = getattr(base.config, "final_logit_softcapping", None)
         self.peft_model = peft_model
-        self.decoder = _decoder_of(peft_model)
+        self.decoder = decoder_of(peft_model)
         self.direct = head is not None and softcap is None and getattr(head, "bias", None) is None
         weight = head.weight.detach() if head is not None else None
         self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
@@ -250,7 +249,10 @@ class AnswerLoss:
         import torch.nn.functional as F
 
         if not self.direct:
-            return self.peft_model(attention_mask=attention_mask, labels=labels, **inputs).loss
+            # no KV cache: training never decodes, and a cache sized for the whole model breaks
+            # when only the top blocks run from cached states (their layer_idx starts above 0)
+            out = self.peft_model(attention_mask=attention_mask, labels=labels, use_cache=False, **inputs)
+            return out.loss
         hidden = self.decoder(
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
@@ -304,6 +306,7 @@ def train_lora(
     lowest = lowest_trained_layer(peft_model)
     cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
     loss_of = AnswerLoss(peft_model, cfg.bf16)
+    device = base_of(peft_model).device
     stats = TrainStats()
     peft_model.train()
     with frozen_weights_in_bf16(peft_model, cfg.bf16), training_fast_paths(peft_model):
@@ -316,8 +319,8 @@ def train_lora(
                 if deadline is not None and step and time.monotonic() >= deadline:
                     stats.cut = True
                     break
-                ids, labels, mask = collate(batch)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                ids, labels, mask = (t.to(device) for t in collate(batch))
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     if cache is not None and cache.has(batch):
                         with cache.top_only():
                             loss_t = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
