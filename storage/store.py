@@ -287,6 +287,58 @@ class _StoreBase:
             )
             return [_passage(r) for r in rows]
 
+    def rebase_memory(self, version: int | None) -> int:
+        """Make the buffer's consolidation marks those of memory ``version`` and its ancestors (after
+        a switch of base model: each model has its own memory). A passage one of them learned is
+        consolidated (in the first that did), every other live one pending for the next sleep; what
+        they unlearned stays unlearned. Returns how many passages are pending now."""
+        with self.writer.begin() as conn:
+            chain: list[tuple[int, dict[str, Any]]] = []
+            v = version
+            while v is not None and all(v != c for c, _ in chain):
+                row = conn.execute(
+                    text("SELECT parent_id, meta FROM memory_versions WHERE id = :v"), {"v": v}
+                )
+                found = row.first()
+                if found is None:
+                    break
+                chain.append((v, json.loads(found[1] or "{}")))
+                v = found[0]
+            learned: dict[int, int] = {}
+            forgotten: dict[int, int] = {}
+            for v, meta in reversed(chain):  # oldest first: the version that first learned it
+                for pid in meta.get("passages", []):
+                    learned.setdefault(int(pid), v)
+                for pid in meta.get("forgotten_passages", []):
+                    forgotten.setdefault(int(pid), v)
+            conn.execute(
+                text(
+                    "UPDATE passages SET status = 'pending', consolidated_in = NULL "
+                    "WHERE status = 'consolidated'"
+                )
+            )
+            conn.execute(
+                text(
+                    "UPDATE passages SET consolidated_in = NULL, forgotten_in = NULL "
+                    "WHERE status = 'superseded'"
+                )
+            )
+            for pid, v in learned.items():
+                conn.execute(
+                    text(
+                        "UPDATE passages SET consolidated_in = :v, deferred_reason = NULL, status = "
+                        "CASE status WHEN 'pending' THEN 'consolidated' ELSE status END WHERE id = :id"
+                    ),
+                    {"v": v, "id": pid},
+                )
+            for pid, v in forgotten.items():
+                conn.execute(
+                    text("UPDATE passages SET forgotten_in = :v WHERE id = :id"), {"v": v, "id": pid}
+                )
+            return int(
+                conn.execute(text("SELECT count(*) FROM passages WHERE status = 'pending'")).scalar() or 0
+            )
+
     def latest_memory_version(self) -> int | None:
         with self.engine.connect() as conn:
             v = conn.execute(text("SELECT max(id) FROM memory_versions WHERE status = 'ready'")).scalar()

@@ -21,9 +21,10 @@ from typing import Any
 from sleepd.memory.architecture import n_layers
 from sleepd.memory.facts import WordSignal
 from sleepd.memory.loader import attach_adapter, save_adapter
-from sleepd.memory.model import LoadedModel, load_model
+from sleepd.memory.model import LoadedModel, load_model, memory_of
 from sleepd.memory.precision import resolve as resolve_precision
 from sleepd.memory.prior import Prior, prior_for_source
+from sleepd.memory.switch import align_buffer
 from sleepd.memory.versions import VersionStore
 from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config, SleepConfig
@@ -272,9 +273,10 @@ def run_sleep(
     started = time.perf_counter()
     report = progress or (lambda *_: None)
     cfg = config.sleep
-    versions = VersionStore(config.paths.data_dir)
+    versions = memory_of(config)
     versions.ensure()
     versions.cleanup_partial()
+    align_buffer(config, store)  # the model was switched since the last sleep: its own marks
     budget = SleepBudget.start(cfg, time.monotonic(), last_training_rate(versions))
 
     report("collect", 0, 1, {})

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.daemon.notify import Notifier
-from sleepd.memory.versions import VersionStore
+from sleepd.memory.model import memory_of
 from sleepd.storage import Config, NewPassage, Store
 
 from .daemon_proc import RunningDaemon, sleepd
@@ -135,7 +135,7 @@ def test_kill_9_daemon_mid_sleep_then_restart(tiny_config: Config, sleepd_home: 
     while _alive(child) and time.monotonic() < end:
         time.sleep(0.1)
     assert not _alive(child), "the sleep process outlived the daemon"
-    assert VersionStore(tiny_config.paths.data_dir).current() is None
+    assert memory_of(tiny_config).current() is None
     assert {p.status for p in store.passages()} == {"pending"}
 
     cfg.write_text(cfg.read_text().replace("epochs = 2000", "epochs = 2"))
@@ -223,6 +223,6 @@ def test_sigterm_during_a_sleep_stops_it_cleanly(
     # it stopped itself at its next step (not killed by the daemon's fallback after 20 s)
     assert "sleep stopped" in log and "did not stop" not in log, log[-3000:]
     assert not _alive(child)
-    assert VersionStore(tiny_config.paths.data_dir).current() is None
+    assert memory_of(tiny_config).current() is None
     assert {p.status for p in store.passages()} == {"pending"}
     assert not tiny_config.paths.socket_path.exists()

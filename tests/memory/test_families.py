@@ -10,10 +10,9 @@ import pytest
 from sleepd.memory.architecture import decoder_of, lora_targets, n_layers
 from sleepd.memory.chat_format import PLAIN_STOPS, StopTrimmer, chat_text, has_template
 from sleepd.memory.loader import load_with_memory
-from sleepd.memory.model import load_model
+from sleepd.memory.model import load_model, memory_of
 from sleepd.memory.serving.generate import GenerationConfig, generate
 from sleepd.memory.sleeping.pipeline import run_sleep
-from sleepd.memory.versions import VersionStore
 from sleepd.storage import NewPassage, Store, open_engine
 from tests.conftest import write_tiny_config
 from tests.tiny_models import FAMILIES, build_tiny
@@ -46,7 +45,7 @@ def test_family_sleeps_and_chat_serves_the_new_version(
     store.add_passages(sid, [NewPassage(NOTE, 20)])
     result = run_sleep(config, store)
     assert result.version == 1
-    meta = VersionStore(config.paths.data_dir).info(1).meta
+    meta = memory_of(config).info(1).meta
     assert meta["layers"] == [2, 3]  # sleep.layer_share 0.5 of 4, read from the model
 
     served, version = load_with_memory(config)

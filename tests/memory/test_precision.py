@@ -118,9 +118,9 @@ def test_a_default_sleep_trains_in_the_format_the_probe_chose(
     measured: ProbeResult,
     expected: str,
 ) -> None:
+    from sleepd.memory.model import memory_of
     from sleepd.memory.sleeping import pipeline as sleep_module
     from sleepd.memory.sleeping.pipeline import run_sleep
-    from sleepd.memory.versions import VersionStore
 
     monkeypatch.setattr(precision, "cpu_flags", lambda *_: NATIVE)  # whatever this CPU has
     _cache_probe(tiny_config, measured)
@@ -136,9 +136,9 @@ def test_a_default_sleep_trains_in_the_format_the_probe_chose(
     sid = tiny_store.upsert_source("/notes/a.md")
     tiny_store.add_passages(sid, [NewPassage("Server kestrel-9 listens on port 7001. Owner: Ines.", 12)])
     result = run_sleep(config, tiny_store)
-    meta = VersionStore(config.paths.data_dir).info(result.version).meta
+    meta = memory_of(config).info(result.version).meta
     assert meta["precision"]["dtype"] == expected and seen == [expected == "bf16"]
-    report = (VersionStore(config.paths.data_dir).path_of(result.version) / "report.md").read_text()
+    report = (memory_of(config).path_of(result.version) / "report.md").read_text()
     assert f"number format: {expected} (native bf16 (avx512_bf16)" in report
 
 
@@ -152,3 +152,31 @@ def test_status_shows_the_cached_choice_without_a_daemon(
     known = precision.known_choices("auto", "auto", config.paths.state_dir)
     assert known["sleep"]["dtype"] == "bf16" and known["serve"]["dtype"] == "fp32"
     assert precision.known_choices("fp32", "bf16", config.paths.state_dir)["sleep"]["dtype"] == "bf16"
+
+
+def test_the_device_follows_the_config(sleepd_home: Path) -> None:
+    from sleepd.memory.precision import DeviceError, resolve_device
+
+    assert resolve_device("cpu", lambda: True) == "cpu"
+    assert resolve_device("auto", lambda: True) == "cuda"
+    assert resolve_device("auto", lambda: False) == "cpu"
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        resolve_device("cuda", lambda: False)
+    # on CUDA, auto is bf16 where the GPU has it, and an explicit format still wins
+    assert choose_precision("auto", "train", device="cuda", cuda_bf16=True).dtype == "bf16"
+    assert choose_precision("fp32", "serve", device="cuda", cuda_bf16=True).dtype == "fp32"
+    (sleepd_home / "config").mkdir(parents=True)
+    (sleepd_home / "config" / "config.toml").write_text('[model]\ndevice = "tpu"\n')
+    with pytest.raises(ConfigError, match="model.device must be one of auto, cpu, cuda"):
+        load_config()
+
+
+def test_a_tiny_model_loads_on_the_configured_device(tiny_config: Config) -> None:
+    from sleepd.memory.model import load_model
+
+    cpu = dataclasses.replace(tiny_config, model=dataclasses.replace(tiny_config.model, device="cpu"))
+    assert load_model(cpu).model.device.type == "cpu"
+    auto = load_model(tiny_config)  # "auto": CUDA where torch sees it, else the CPU
+    import torch
+
+    assert auto.model.device.type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -98,15 +98,15 @@ def _tiny_prior(config: Config, model_dir: Path) -> Path:
 def test_a_sleep_with_a_prior_writes_questions_and_records_them(
     tiny_config: Config, tiny_store: Store
 ) -> None:
+    from sleepd.memory.model import memory_of
     from sleepd.memory.sleeping.pipeline import run_sleep
-    from sleepd.memory.versions import VersionStore
 
     path = _tiny_prior(tiny_config, Path(tiny_config.model.name_or_path))
     assert find_prior(tiny_config, tiny_config.model.name_or_path, None).path == path
     sid = tiny_store.upsert_source("/notes/a.md")
     tiny_store.add_passages(sid, [NewPassage("Server kestrel-9 runs Alpine on port 7001.", 8)])
     run_sleep(tiny_config, tiny_store)
-    meta = VersionStore(tiny_config.paths.data_dir).info(1).meta
+    meta = memory_of(tiny_config).info(1).meta
     writing = meta["question_writing"]
     assert writing["prior"] == "tiny-writer" and writing["facts"] == 1 and writing["newly_written"] == 1
     # a random writer writes noise: nothing passes the check, and the sleep trains the rule-made

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sleepd.memory.model import memory_of
 from sleepd.memory.sleeping.pipeline import run_sleep
-from sleepd.memory.versions import VersionStore
 from sleepd.storage import Config, NewPassage, Store
 
 
 def test_ten_sleeps_keep_current_five_previous_and_pinned(tiny_config: Config, tiny_store: Store) -> None:
     assert tiny_config.sleep.keep_versions == 5  # the default this test is about
-    versions = VersionStore(tiny_config.paths.data_dir)
+    versions = memory_of(tiny_config)
     for i in range(10):
         sid = tiny_store.upsert_source(f"/notes/{i}.md")
         text = f"Locker {i} at the Wren Street pool holds a {['red', 'blue'][i % 2]} towel."

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.versions import VersionStore
+from sleepd.memory.model import memory_of
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 
@@ -104,7 +104,7 @@ def test_kill_9_during_each_sleep_stage(
     epochs = 2000 if stage == "train" else 3
     cfg.write_text(cfg.read_text().replace("epochs = 2", f"epochs = {epochs}\nlayer_share = 0.5"))
     store = Store(open_engine(tiny_config))
-    versions = VersionStore(tiny_config.paths.data_dir)
+    versions = memory_of(tiny_config)
     for trial in range(3):
         sid = store.upsert_source(f"/notes/{stage}-{trial}.md")
         store.add_passages(sid, [NewPassage(f"Server kestrel-{trial} runs Alpine; owner Ines Valcourt.", 12)])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepd.memory.model import memory_of
 from sleepd.memory.versions import VersionStore
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.conftest import write_tiny_config
@@ -79,7 +80,7 @@ def _add_pending(store: Store, name: str) -> set[int]:
 def test_disk_full_fails_the_sleep_cleanly_and_ingest_retries(small_home: Config, tmp_path: Path) -> None:
     config = small_home
     store = Store(open_engine(config))
-    versions = VersionStore(config.paths.data_dir)
+    versions = memory_of(config)
     notes = tmp_path / "notes"
     notes.mkdir()
     _add_pending(store, "shed")
@@ -128,7 +129,7 @@ def test_disk_full_fails_the_sleep_cleanly_and_ingest_retries(small_home: Config
 def test_read_only_memory_folder_fails_the_sleep_cleanly(small_home: Config, tmp_path: Path) -> None:
     config = small_home
     store = Store(open_engine(config))
-    versions = VersionStore(config.paths.data_dir)
+    versions = memory_of(config)
     _add_pending(store, "shed")
     daemon = RunningDaemon(config, tmp_path / "daemon.log")
     folder = str(versions.versions)

@@ -61,3 +61,23 @@ def test_without_sleepd_home_uses_user_dirs(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("SLEEPD_HOME")
     paths = Paths.from_env()
     assert "sleepd" in str(paths.config_dir) and "sleepd" in str(paths.data_dir)
+
+
+def test_set_setting_changes_one_line_and_keeps_the_rest(sleepd_home: Path) -> None:
+    from sleepd.storage.config import set_setting
+
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text('# mine\n[model]\nmax_new_tokens = 99  # short\n\n[sleep]\nepochs = 3\n')
+    config = set_setting(paths, "model", "name_or_path", '/models/a "b".gguf')
+    assert config.model.name_or_path == '/models/a "b".gguf' and config.model.max_new_tokens == 99
+    text = paths.config_file.read_text()
+    assert text.startswith("# mine\n[model]\nname_or_path = ") and "max_new_tokens = 99  # short" in text
+    assert set_setting(paths, "model", "name_or_path", "/other").model.name_or_path == "/other"
+    assert paths.config_file.read_text().count("name_or_path") == 1
+    assert set_setting(paths, "model", "name_or_path", None).model.name_or_path == ""
+    assert set_setting(paths, "daemon", "tcp_host", "::1").daemon.tcp_host == "::1"  # a new section
+    before = paths.config_file.read_text()
+    with pytest.raises(ConfigError, match="model.device must be one of"):
+        set_setting(paths, "model", "device", "tpu")
+    assert paths.config_file.read_text() == before  # nothing written

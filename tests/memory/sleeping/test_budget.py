@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from sleepd.memory.model import memory_of
 from sleepd.memory.sleeping.budget import SleepBudget
 from sleepd.memory.sleeping.pipeline import run_sleep
-from sleepd.memory.versions import VersionStore
 from sleepd.storage import Config, NewPassage, Store
 
 BUDGET_MIN = 0.5  # 30 s: a few passages' training at the assumed rate before any sleep
@@ -35,7 +35,7 @@ def test_what_does_not_fit_is_deferred_then_goes_first(tiny_config: Config, tiny
     took = time.perf_counter() - t0
     assert took <= BUDGET_MIN * 60 * 1.1, took
     assert 0 < first.new_passages < 40 and first.deferred_passages == 40 - first.new_passages
-    meta = VersionStore(config.paths.data_dir).info(first.version).meta
+    meta = memory_of(config).info(first.version).meta
     assert meta["nights_left"] >= 1 and len(meta["deferred_passages"]) == first.deferred_passages
     counts = tiny_store.counts()["passages"]
     assert (counts["pending"], counts["deferred"]) == (first.deferred_passages, first.deferred_passages)
@@ -50,7 +50,7 @@ def test_what_does_not_fit_is_deferred_then_goes_first(tiny_config: Config, tiny
     assert order[: len(deferred)] == [i for i in ids if i in {p.id for p in deferred}]
     assert set(order[len(deferred) :]) == set(fresh)
     second = run_sleep(config, tiny_store)
-    learned = set(VersionStore(config.paths.data_dir).info(second.version).meta["passages"])
+    learned = set(memory_of(config).info(second.version).meta["passages"])
     assert learned <= {p.id for p in deferred} or {p.id for p in deferred} <= learned
 
 

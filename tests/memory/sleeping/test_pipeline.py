@@ -14,11 +14,10 @@ import pytest
 
 from sleepd.memory.facts import WordSignal, fact_queries, passage_facts
 from sleepd.memory.loader import load_with_memory
-from sleepd.memory.model import load_model
+from sleepd.memory.model import load_model, memory_of
 from sleepd.memory.prompts import recall_prompt
 from sleepd.memory.sleeping.layers import choose_layers, score_layers, set_trainable_layers
 from sleepd.memory.sleeping.pipeline import NothingToConsolidate, run_sleep
-from sleepd.memory.versions import VersionStore
 from sleepd.storage import Config, NewPassage, Store
 
 NOTES = [
@@ -38,7 +37,7 @@ def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store
     result = run_sleep(tiny_config, tiny_store, lambda stage, *_: stages.append(stage))
     assert result.version == 1 and result.new_passages == 2 and result.examples > 0
     assert {"collect", "data", "layers", "train", "write"} <= set(stages)
-    versions = VersionStore(tiny_config.paths.data_dir)
+    versions = memory_of(tiny_config)
     assert versions.current() == 1
     meta = versions.info(1).meta
     assert meta["passages"] == ids and meta["parent"] is None
@@ -125,7 +124,7 @@ def test_kill_9_mid_training_keeps_previous_version(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    versions = VersionStore(tiny_config.paths.data_dir)
+    versions = memory_of(tiny_config)
     assert versions.current() == 1
     assert [p.status for p in tiny_store.passages() if p.text == NOTES[1]] == ["pending"]
     lm, served = load_with_memory(tiny_config)
@@ -153,7 +152,7 @@ def test_gate_rejection_keeps_old_version_and_pending(
     cfg_file.write_text(cfg_file.read_text() + "gate_min_general_kept = 2.0\n")
     with pytest.raises(GateRejected, match="general ability"):
         run_sleep(load_config(), tiny_store)
-    versions = VersionStore(tiny_config.paths.data_dir)
+    versions = memory_of(tiny_config)
     assert versions.current() == 1 and versions.ids() == [1]
     assert [p.status for p in tiny_store.passages() if p.text == NOTES[1]] == ["pending"]
 
@@ -170,7 +169,7 @@ def test_forget_unlearns_facts_no_live_passage_holds(tiny_config: Config, tiny_s
     assert [p.id for p in tiny_store.passages_to_forget()] == kestrel
     result = run_sleep(tiny_config, tiny_store)
     assert result.new_passages == 0 and result.forgotten_passages == 2
-    meta = VersionStore(tiny_config.paths.data_dir).info(result.version).meta
+    meta = memory_of(tiny_config).info(result.version).meta
     assert meta["forgotten_passages"] == kestrel
     signal = WordSignal(load_model(tiny_config).tokenizer)
     live = [
