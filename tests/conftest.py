@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -58,9 +57,6 @@ def real_model_home(sleepd_home: Path, model_cache_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) -> Path:
     """A randomly initialised 4-layer Llama with the bundled model's real tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from sleepd.memory.model import ensure_converted, resolve_model_source
 
     home = tmp_path_factory.mktemp("tokhome")
@@ -69,26 +65,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Pa
     cached = Path(
         ensure_converted(resolve_model_source(load_config(Paths.from_env({"SLEEPD_HOME": str(home)}))))
     )
-    out = tmp_path_factory.mktemp("tiny-llama")
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"):
-        if (cached / name).exists():
-            shutil.copy(cached / name, out / name)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    LlamaForCausalLM(cfg).save_pretrained(out)
-    return out
+    from tests.tiny_models import build_tiny
+
+    return build_tiny("llama", cached, tmp_path_factory.mktemp("tiny-llama"))
 
 
 def write_tiny_config(home: Path, model_dir: Path) -> Config:
