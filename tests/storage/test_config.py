@@ -68,7 +68,7 @@ def test_set_setting_changes_one_line_and_keeps_the_rest(sleepd_home: Path) -> N
 
     paths = Paths.from_env()
     paths.config_dir.mkdir(parents=True)
-    paths.config_file.write_text('# mine\n[model]\nmax_new_tokens = 99  # short\n\n[sleep]\nepochs = 3\n')
+    paths.config_file.write_text("# mine\n[model]\nmax_new_tokens = 99  # short\n\n[sleep]\nepochs = 3\n")
     config = set_setting(paths, "model", "name_or_path", '/models/a "b".gguf')
     assert config.model.name_or_path == '/models/a "b".gguf' and config.model.max_new_tokens == 99
     text = paths.config_file.read_text()
