@@ -27,7 +27,7 @@ from .questions import Question, by_kind, ceiling, closed_book, share, source_te
 Log = Callable[[str], None]
 
 
-def _throwaway_config(base: Config, root: Path) -> Config:
+def throwaway_config(base: Config, root: Path) -> Config:
     paths = Paths(root / "config", root / "data", root / "state", root / "run")
     paths.ensure()
     # Reuse the caller's converted model: converting again would only cost time.
@@ -38,6 +38,16 @@ def _throwaway_config(base: Config, root: Path) -> Config:
 def _notes_for(store: Store, recall: RecallConfig) -> Callable[[str], list[str]]:
     """The buffer passages default chat puts in the prompt for a question (its own rule)."""
     return lambda question: [h.passage.text for h in store.notes_for(question, recall)]
+
+
+def default_chat(store: Store, config: Config) -> dict[str, Any]:
+    """What ``closed_book`` needs to answer as default chat does: the buffer's notes in the prompt
+    by chat's own rule, and recitations grounded in the buffer."""
+    return {
+        "notes_for": _notes_for(store, config.recall),
+        "min_coverage": config.recall.min_coverage,
+        "search": lambda t: [h.passage.text for h in store.search(t, k=3)],
+    }
 
 
 def split_batches(files: list[Path], n: int) -> list[list[Path]]:
@@ -123,7 +133,7 @@ def run_eval(
 
     docs = docs.resolve()
     root = Path(tempfile.mkdtemp(prefix="sleepd-eval-"))
-    config = _throwaway_config(base_config, root)
+    config = throwaway_config(base_config, root)
     store = Store(open_engine(config))
     ingestor = make_ingestor(store, config, load_token_counter(config))
     files = sorted(p for p in docs.rglob("*") if p.is_file())
@@ -187,15 +197,7 @@ def run_eval(
     # base model and the passages, so it is measured here, once every batch is in the buffer.
     def with_buffer(model: Any, recite_now: bool, asked_now: list[Question] = questions) -> list[bool]:
         """Answers with the buffer's notes in the prompt, by chat's own rule."""
-        notes = _notes_for(store, config.recall)
-        return closed_book(
-            model,
-            asked_now,
-            recite=recite_now,
-            notes_for=notes,
-            min_coverage=config.recall.min_coverage,
-            search=lambda t: [h.passage.text for h in store.search(t, k=3)],
-        )
+        return closed_book(model, asked_now, recite=recite_now, **default_chat(store, config))
 
     if "buffer" not in rows:
         log("buffer ...")

@@ -112,7 +112,7 @@ def test_a_sleep_with_a_prior_writes_questions_and_records_them(
     # a random writer writes noise: nothing passes the check, and the sleep trains the rule-made
     # queries as without a prior
     assert writing["questions"] == 0
-    cache = next((tiny_config.paths.data_dir / "memory" / "questions").glob("*.json"))
+    cache = next((memory_of(tiny_config).root / "questions").glob("*.json"))
     assert list(json.loads(cache.read_text()).values()) == [[]]  # written once, cached
 
 
