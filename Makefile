@@ -15,7 +15,7 @@ run: setup
 	$(BIN)/sleepd chat
 
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 # Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
 # model it is written into memory/priors/ and shipped; 49 min on a 2-core CPU.

@@ -2,6 +2,8 @@
 
 Usage: .venv/bin/python bench/memory.py [--set devset|squad|squad-large|locomo|DIR] [--batches 1]
            [--no-baselines] [--no-speed] [--forget SRC] [--tag T] [--prior config|none|compare]
+           [--vs KEY=VALUE ...]
+``--vs stop_recited=false`` runs that recipe first and the configured one after it, in one run.
 ``--prior compare`` runs the sleep without and with the consolidation prior in one run (the base
 rows measured once) and prints the questions the prior's writer wrote for the set's first two files.
 A set is ../shared/bench/<name> or any DIR holding docs/ and questions.json.
@@ -15,6 +17,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
@@ -125,6 +128,20 @@ def writer_sample(config: object, docs: Path, n_docs: int = 2) -> list[str]:
     return lines
 
 
+def sleep_with(sleep: Any, pairs: list[str]) -> Any:
+    """``sleep`` with ``KEY=VALUE`` pairs set, each value parsed as TOML (``false``, ``2``, ``"x"``)."""
+    import dataclasses
+    import tomllib
+
+    changes = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not hasattr(sleep, key):
+            raise SystemExit(f"--vs: [sleep] has no key {key!r}")
+        changes[key] = tomllib.loads(f"v = {value}")["v"]
+    return dataclasses.replace(sleep, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default="devset", help="devset, squad, squad-large, locomo or a DIR")
@@ -138,6 +155,14 @@ def main() -> None:
         choices=("config", "none", "compare"),
         default="config",
         help="the consolidation prior: as configured, off, or both in one run (off first)",
+    )
+    parser.add_argument(
+        "--vs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="compare with the recipe that sets [sleep] KEY=VALUE, run first in the same run "
+        "(e.g. --vs stop_recited=false); repeat for several keys of one recipe",
     )
     args = parser.parse_args()
 
@@ -160,6 +185,9 @@ def main() -> None:
                 else dataclasses.replace(config, sleep=dataclasses.replace(config.sleep, prior="auto"))
             )
             recipes["with prior"] = on
+    if args.vs:
+        other = dataclasses.replace(config, sleep=sleep_with(config.sleep, args.vs))
+        recipes = {" ".join(args.vs): other, **recipes}
     results, traces, base_rows = {}, {}, {}
     for name, recipe in recipes.items():
         print(f"== {name} ==", file=sys.stderr, flush=True)

@@ -55,8 +55,7 @@ class Daemon:
         self.state = "loading model"
         align_buffer(self.config, self.store)  # config.toml names another model than last time
         self.chat.load()
-        self.precision = self._precision()
-        self.ingestor = make_ingestor(self.store, self.config, load_token_counter(self.config))
+        self._serve(self.config, self.chat)
         self.watcher = FolderWatcher(self.store, self.ingestor, self.config.watch.debounce_s)
         self.watcher.start()
         self.scheduler = self._start_scheduler()
@@ -77,14 +76,19 @@ class Daemon:
             raise ModelLoadError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
         chat.last_chat_at = self.chat.last_chat_at
         pending = align_buffer(config, self.store)
+        self._serve(config, chat)
+        log.info("now serving %s (memory version %s)", model_key(config), chat.version)
+        return {"model": model_key(config), "served_version": chat.version, "pending": pending}
+
+    def _serve(self, config: Config, chat: ChatService) -> None:
+        """Serve ``chat`` (loaded) under ``config``: the sleeper, the number formats and the
+        ingestor (its token counter is the model's) follow it."""
         self.config, self.chat = config, chat
         self.sleeper.config = config
         self.precision = self._precision()
         self.ingestor = make_ingestor(self.store, config, load_token_counter(config))
         if self.watcher is not None:
             self.watcher.ingestor = self.ingestor
-        log.info("now serving %s (memory version %s)", model_key(config), chat.version)
-        return {"model": model_key(config), "served_version": chat.version, "pending": pending}
 
     def _precision(self) -> dict[str, Any]:
         """Each use's number format and why; the training probe runs here once, so the sleep child

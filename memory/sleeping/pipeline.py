@@ -142,9 +142,11 @@ class Collected:
 
 @dataclass
 class TrainingData:
-    """Stage "data": tokenized examples (rehearsal last), and what the new passages gave."""
+    """Stage "data": tokenized examples (anchors last, rehearsal at the very end), and what the new
+    passages gave."""
 
-    tokenized: list[Any]
+    tokenized: list[Any]  # new facts, unlearning, then the anchors: replay, rehearsal (dreams)
+    n_learn: int  # the first n_learn of tokenized are new facts and unlearning
     n_dreams: int
     learned: list[Passage]  # new passages with something to train on, within the budget
     held: dict[int, str]  # new passages left pending: nothing to train on
@@ -209,10 +211,9 @@ def make_training_data(
             for p, i in zip(taken, _inputs(taken), strict=True)
         }
     tokenized = [t for p in taken for t in by_passage[p.id]]
-    examples = [ex for i in _inputs(replay) for ex in passage_examples(i, signal, data_cfg, written)]
+    replayed = [ex for i in _inputs(replay) for ex in passage_examples(i, signal, data_cfg, written)]
     live = store.passages(status="consolidated") + got.new
     unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg, written)
-    examples += unlearn
     if held:
         store.hold_passages(held)
         log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
@@ -223,16 +224,19 @@ def make_training_data(
         log.warning(
             "sleep: %d passage(s) deferred to the next sleep (budget %g min)", len(deferred), budget.minutes
         )
-    if not tokenized and not examples:
+    if not tokenized and not replayed and not unlearn:
         raise NothingToConsolidate("pending passages hold nothing to learn (no sentence with a content word)")
     # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
     # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
     # a forget) keeps the same share of rehearsal as a first one
     n_dreams = math.ceil(cfg.general_ratio * (len(taken) + len(replay)))
     dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
-    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in examples + dreams]
+    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in unlearn]
+    n_learn = len(tokenized)  # what this sleep changes; then what holds the rest in place
+    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams]
     return TrainingData(
         tokenized,
+        n_learn,
         len(dreams),
         learned,
         held,
@@ -311,8 +315,9 @@ def run_sleep(
     log.info("sleep: training on %d examples, layers %s", len(data.tokenized), layers)
     stats = train_lora(
         model,
-        data.tokenized,
+        data.tokenized[: data.n_learn],
         train_cfg,
+        anchors=data.tokenized[data.n_learn :],
         on_step=lambda step, total, loss: report("train", step, total, {"loss": loss}),
         should_stop=should_stop,
         deadline=budget.train_deadline_after_probes(probe_s) if budget else None,
@@ -442,6 +447,7 @@ def version_meta(
         "layer_scores": scores,
         "losses": stats.losses,
         "train_tokens": stats.tokens,
+        "examples_stopped_recited": stats.stopped,
         "train_seconds": stats.seconds,
         "precision": precision,
         "question_writing": data.writing.as_dict(),  # the prior's writer (None: no prior)

@@ -39,6 +39,9 @@ class TrainConfig:
     seed: int = 0
     warmup_steps: int = 4
     cache_frozen: bool = True  # training top layers only: cache what the frozen ones output
+    # Per-example early stop (sleep.stop_recited): an example whose answer the model already
+    # recites token for token (every answer token is the argmax) leaves the later epochs.
+    stop_recited: bool = False
 
     @classmethod
     def from_sleep(cls, sleep: SleepConfig, bf16: bool, **overrides: Any) -> TrainConfig:
@@ -49,6 +52,7 @@ class TrainConfig:
             "learning_rate": sleep.learning_rate,
             "epochs": sleep.epochs,
             "bf16": bf16,
+            "stop_recited": sleep.stop_recited,
         }
         return cls(**{**fields, **overrides})
 
@@ -60,6 +64,7 @@ class TrainStats:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     cut: bool = False  # ended at the deadline before its last step
+    stopped: int = 0  # examples that left training early: recited (stop_recited)
 
     @property
     def tokens_per_s(self) -> float:
@@ -245,22 +250,36 @@ class AnswerLoss:
         weight = head.weight.detach() if head is not None else None
         self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
 
-    def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> Any:
+    def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> tuple[Any, Any]:
+        """(mean loss, recited [B] bool: every answer token of the row is the argmax)."""
         import torch.nn.functional as F
 
+        target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
+        keep = target != -100  # [B, T-1]
         if not self.direct:
             # no KV cache: training never decodes, and a cache sized for the whole model breaks
             # when only the top blocks run from cached states (their layer_idx starts above 0)
             out = self.peft_model(attention_mask=attention_mask, labels=labels, use_cache=False, **inputs)
-            return out.loss
+            logits = out.logits[:, :-1][keep]  # [N, V]
+            return out.loss, _recited(logits, target, keep)
         hidden = self.decoder(
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
-        target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
-        keep = target != -100  # [B, T-1]
         h = hidden[:, :-1][keep]  # [N, H]
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
-        return F.cross_entropy(logits.float(), target[keep])
+        return F.cross_entropy(logits.float(), target[keep]), _recited(logits, target, keep)
+
+
+def _recited(logits: Any, target: Any, keep: Any) -> Any:
+    """[B] bool: the row's every labelled next token is the argmax of ``logits`` ([N, V], the
+    labelled positions of ``keep`` [B, T-1] in row order)."""
+    import torch
+
+    with torch.no_grad():
+        wrong = (logits.argmax(-1) != target[keep]).long()  # [N]
+        rows = keep.nonzero()[:, 0]  # [N]: the row of each labelled token
+        missed = torch.zeros(keep.shape[0], dtype=torch.long, device=keep.device).index_add_(0, rows, wrong)
+    return missed == 0  # [B]
 
 
 def lowest_trained_layer(peft_model: Any) -> int | None:
@@ -278,22 +297,30 @@ def train_lora(
     on_step: StepCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
+    anchors: Sequence[Tokenized] = (),
 ) -> TrainStats:
-    """Train ``examples`` for ``cfg.epochs``; ``should_stop`` ends it with InterruptedError (nothing
-    is kept), ``deadline`` (time.monotonic()) ends it early but normally (``stats.cut``)."""
+    """Train ``examples`` and ``anchors`` for ``cfg.epochs``; ``should_stop`` ends it with
+    InterruptedError (nothing is kept), ``deadline`` (time.monotonic()) ends it early but normally
+    (``stats.cut``).
+
+    ``anchors`` (replayed memories, rehearsed general answers) are what the model already knows:
+    they are there to hold it in place while ``examples`` move it. With ``cfg.stop_recited`` an
+    example leaves the later epochs once recited, and each epoch takes a share of the anchors
+    equal to the share of examples still training, so the two keep their proportion."""
     import torch
 
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
+    everything = [*examples, *anchors]
     # Batches are re-made every epoch from shuffled examples. A small sleep (two notes) would fit
     # in one batch and get one optimizer step per epoch: too few to learn anything, so batches
     # shrink until an epoch has at least min_steps_per_epoch of them (same tokens, more steps).
-    longest = max((len(e.input_ids) for e in examples), default=1)
-    epoch_tokens = sum(len(e.input_ids) for e in examples)
+    longest = max((len(e.input_ids) for e in everything), default=1)
+    epoch_tokens = sum(len(e.input_ids) for e in everything)
     batch_tokens = max(longest, min(cfg.batch_tokens, epoch_tokens // cfg.min_steps_per_epoch))
-    steps_per_epoch = len(length_grouped_batches(examples, batch_tokens, random.Random(cfg.seed)))
+    steps_per_epoch = len(length_grouped_batches(everything, batch_tokens, random.Random(cfg.seed)))
     total = max(1, steps_per_epoch * cfg.epochs)
 
     def lr_at(step: int) -> float:  # linear warm-up, cosine decay to 10%
@@ -308,12 +335,20 @@ def train_lora(
     loss_of = AnswerLoss(peft_model, cfg.bf16)
     device = base_of(peft_model).device
     stats = TrainStats()
+    active = list(examples)
+    shown_total = total
     peft_model.train()
     with frozen_weights_in_bf16(peft_model, cfg.bf16), training_fast_paths(peft_model):
         start = time.perf_counter()
         step = 0
-        for _epoch in range(cfg.epochs):
-            for batch in length_grouped_batches(examples, batch_tokens, rng):
+        for epoch in range(cfg.epochs):
+            share = len(active) / len(examples) if examples else 1.0
+            held = _sample(anchors, share, rng)
+            batches = length_grouped_batches([*active, *held], batch_tokens, rng)
+            if epoch:  # the progress total follows what is left (the lr schedule does not)
+                shown_total = step + len(batches) * (cfg.epochs - epoch)
+            recited: set[int] = set()
+            for batch in batches:
                 if should_stop and should_stop():
                     raise InterruptedError("training stopped")
                 if deadline is not None and step and time.monotonic() >= deadline:
@@ -323,12 +358,14 @@ def train_lora(
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     if cache is not None and cache.has(batch):
                         with cache.top_only():
-                            loss_t = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
+                            loss_t, rows = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
                     elif cache is not None:
                         with cache.capturing(batch):
-                            loss_t = loss_of(labels, mask, input_ids=ids)
+                            loss_t, rows = loss_of(labels, mask, input_ids=ids)
                     else:
-                        loss_t = loss_of(labels, mask, input_ids=ids)
+                        loss_t, rows = loss_of(labels, mask, input_ids=ids)
+                if cfg.stop_recited:  # judged before this step's update: recited as it stood
+                    recited.update(id(ex) for ex, r in zip(batch, rows.tolist(), strict=True) if r)
                 loss_t.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
@@ -339,10 +376,23 @@ def train_lora(
                 stats.tokens += int(mask.sum())  # real tokens, not padding
                 step += 1
                 if on_step:
-                    on_step(step, total, loss)
+                    on_step(step, shown_total, loss)
                 stats.seconds = time.perf_counter() - start
             if stats.cut:
                 break
+            if cfg.stop_recited:
+                still = [e for e in active if id(e) not in recited]
+                stats.stopped += len(active) - len(still)
+                active = still
+                if examples and not active:
+                    break
     stats.steps = step
     peft_model.eval()
     return stats
+
+
+def _sample(anchors: Sequence[Tokenized], share: float, rng: random.Random) -> list[Tokenized]:
+    """``share`` of ``anchors`` (all of them at 1.0), at least one while there are any."""
+    if share >= 1.0 or not anchors:
+        return list(anchors)
+    return rng.sample(list(anchors), max(1, math.ceil(share * len(anchors))))

@@ -5,6 +5,7 @@ improve; a forgotten file is no longer recalled after the next sleep."""
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import subprocess
 import sys
@@ -26,6 +27,9 @@ PROBES = [
 ]
 
 
+OTHERS = ["notes/infra/atlas-07.txt", "notes/sailing/0.md", "chats/0.jsonl", "chats/1.jsonl"]
+
+
 def _closed_book_hits(questions: list[tuple[str, str, str]]) -> list[bool]:
     return [gold in sleepd("chat", "--closed-book", q).stdout for q, gold, _ in questions]
 
@@ -41,10 +45,14 @@ def test_devset_through_the_daemon(real_model_home: Path, tmp_path: Path) -> Non
     try:
         client = daemon.wait_ready()
         assert stat.S_IMODE(config.paths.socket_path.stat().st_mode) == 0o600
-        docs = DEVSET / "docs"
+        docs = tmp_path / "docs"  # the probes' notes and a few others: half the devset, half the sleep
+        for rel in [p[2] for p in PROBES] + OTHERS:
+            (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(DEVSET / "docs" / rel, docs / rel)
         sleepd("watch", "add", str(docs))
         end = time.monotonic() + 120
-        while client.get("/status")["passages"]["pending"] < 16 and time.monotonic() < end:
+        while len(client.get("/sources", status="ok")) < len(PROBES) + len(OTHERS):
+            assert time.monotonic() < end, client.get("/sources")
             time.sleep(0.5)
         # a note read seconds ago is answered from the buffer, before any sleep
         fresh = sleepd("chat", "--sources", "Who owns the server tundra-42?")
@@ -54,7 +62,7 @@ def test_devset_through_the_daemon(real_model_home: Path, tmp_path: Path) -> Non
         sleeping = subprocess.Popen(
             [sys.executable, "-m", "sleepd.cli.main", "sleep", "--json"], stdout=subprocess.PIPE, text=True
         )
-        daemon.wait_sleep_stage("train", min_done=2)
+        daemon.wait_sleep_stage("train", min_done=2, timeout=1200)
         during = sleepd("chat", "What is the capital of France?")  # chat answers while it trains
         assert "Paris" in during.stdout
         assert client.get("/status")["sleep"]["running"]
