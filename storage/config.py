@@ -156,8 +156,9 @@ class SleepConfig:
     replay_ratio: float = 1.0
     replay_min: int = 16
     # Per-example early stop: an example the model already recites token for token leaves the
-    # later epochs (replay and dreams shrink with it, keeping their share).
-    stop_recited: bool = True
+    # later epochs (replay and dreams shrink with it, keeping their share). Off until the memory
+    # benches measure its recall against the full epochs (bench/memory.py --vs stop_recited=false).
+    stop_recited: bool = False
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
