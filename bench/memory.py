@@ -83,13 +83,13 @@ def result_table(result: dict, title: str, batches: int) -> list[str]:
 
 
 def compare_table(results: dict[str, dict]) -> list[str]:
-    """One row per figure, one column per recipe (same run, same base rows)."""
+    """One row per figure, one column per recipe or run; each ratio is against its own column's
+    ceiling (recipes of one run share theirs)."""
     names = list(results)
-    ceiling = next(iter(results.values()))["ceiling"]
     table = ["| row | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label, key in ROWS:
         cells = [
-            f"{r[key]:.0%} ({r[key] / ceiling:.2f}x)" if ceiling else f"{r[key]:.0%}"
+            f"{r[key]:.0%} ({r[key] / r['ceiling']:.2f}x)" if r["ceiling"] else f"{r[key]:.0%}"
             for r in results.values()
         ]
         table.append(f"| {label} | " + " | ".join(cells) + " |")

@@ -152,13 +152,14 @@ def run_updates(base_config: Config, bench: UpdateSet, log: Log = lambda _m: Non
     texts, trace = _answers(lm, every)
     after = dict(zip([q.question.q for q in every], texts, strict=True))
 
-    def rate(qs: Sequence[UpdateQuestion], value: str, table: dict[str, str]) -> float:
-        vals = [q.question.a if value == "a" else q.old for q in qs]
+    def rate(qs: Sequence[UpdateQuestion], table: dict[str, str], old: bool = False) -> float:
+        """Share of ``qs`` whose text in ``table`` holds the answer (``old``: the superseded one)."""
+        vals = [q.old if old else q.question.a for q in qs]
         return _share_holding([table[q.question.q] for q in qs], vals)
 
-    unedited_recall = rate(unedited, "a", after)
-    closed_new = rate(updated, "a", after)
-    by_kind_gone = {k: rate(bench.of_kind(k), "a", after) for k in ("removed", "deleted", "forgotten")}
+    unedited_recall = rate(unedited, after)
+    closed_new = rate(updated, after)
+    by_kind_gone = {k: rate(bench.of_kind(k), after) for k in ("removed", "deleted", "forgotten")}
     return {
         "questions": len(every),
         "new_tokens": new_tokens,
@@ -167,11 +168,11 @@ def run_updates(base_config: Config, bench: UpdateSet, log: Log = lambda _m: Non
             k: share([learned[q.question.q] for q in bench.of_kind(k)])
             for k in ("updated", "removed", "deleted", "forgotten", "unedited")
         },
-        "unedited_before": rate(unedited, "a", first),
+        "unedited_before": rate(unedited, first),
         "chat_new_after_edit": chat_new,
         "chat_old_after_edit": chat_old,
         "closed_new_after_sleep": closed_new,
-        "closed_old_after_sleep": rate(updated, "old", after),
+        "closed_old_after_sleep": rate(updated, after, old=True),
         "unedited_after_sleep": unedited_recall,
         "new_vs_unedited": closed_new / unedited_recall if unedited_recall else None,
         "recited_after_sleep": by_kind_gone,

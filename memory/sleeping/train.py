@@ -238,20 +238,22 @@ class AnswerLoss:
     whose head does more than a matmul (logit soft-capping) use their own forward instead.
     """
 
-    def __init__(self, peft_model: Any, bf16: bool) -> None:
+    def __init__(self, peft_model: Any, bf16: bool, judge_recited: bool = False) -> None:
         import torch
 
         base = base_of(peft_model)
         head = base.get_output_embeddings()
         softcap = getattr(base.config, "final_logit_softcapping", None)
         self.peft_model = peft_model
+        self.judge_recited = judge_recited  # the argmax over the vocabulary only when asked for
         self.decoder = decoder_of(peft_model)
         self.direct = head is not None and softcap is None and getattr(head, "bias", None) is None
         weight = head.weight.detach() if head is not None else None
         self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
 
     def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> tuple[Any, Any]:
-        """(mean loss, recited [B] bool: every answer token of the row is the argmax)."""
+        """(mean loss, recited [B] bool: every answer token of the row is the argmax; None unless
+        ``judge_recited``)."""
         import torch.nn.functional as F
 
         target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
@@ -261,16 +263,19 @@ class AnswerLoss:
             # when only the top blocks run from cached states (their layer_idx starts above 0)
             out = self.peft_model(attention_mask=attention_mask, labels=labels, use_cache=False, **inputs)
             logits = out.logits[:, :-1][keep]  # [N, V]
-            return out.loss, _recited(logits, target, keep)
+            return out.loss, self._recited(logits, target, keep)
         hidden = self.decoder(
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
         h = hidden[:, :-1][keep]  # [N, H]
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
-        return F.cross_entropy(logits.float(), target[keep]), _recited(logits, target, keep)
+        return F.cross_entropy(logits.float(), target[keep]), self._recited(logits, target, keep)
+
+    def _recited(self, logits: Any, target: Any, keep: Any) -> Any:
+        return recited_rows(logits, target, keep) if self.judge_recited else None
 
 
-def _recited(logits: Any, target: Any, keep: Any) -> Any:
+def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
     """[B] bool: the row's every labelled next token is the argmax of ``logits`` ([N, V], the
     labelled positions of ``keep`` [B, T-1] in row order)."""
     import torch
@@ -332,7 +337,7 @@ def train_lora(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     lowest = lowest_trained_layer(peft_model)
     cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
-    loss_of = AnswerLoss(peft_model, cfg.bf16)
+    loss_of = AnswerLoss(peft_model, cfg.bf16, judge_recited=cfg.stop_recited)
     device = base_of(peft_model).device
     stats = TrainStats()
     active = list(examples)

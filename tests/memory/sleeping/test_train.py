@@ -61,7 +61,7 @@ def test_answer_loss_matches_the_models_own_loss(tiny_config: Config) -> None:
     ids, labels, mask = collate(_examples(6))
     with torch.no_grad():
         own = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        ours, recited = AnswerLoss(model, bf16=False)(labels, mask, input_ids=ids)
+        ours, recited = AnswerLoss(model, bf16=False, judge_recited=True)(labels, mask, input_ids=ids)
     # an untrained model is near-uniform over the vocabulary: its loss is about ln(V)
     vocab = model.get_output_embeddings().weight.shape[0]
     assert abs(own.item() - math.log(vocab)) < 1.0, (own.item(), math.log(vocab))
@@ -72,15 +72,15 @@ def test_answer_loss_matches_the_models_own_loss(tiny_config: Config) -> None:
 def test_recited_rows_are_those_whose_every_answer_token_is_the_argmax() -> None:
     import torch
 
-    from sleepd.memory.sleeping.train import _recited
+    from sleepd.memory.sleeping.train import recited_rows
 
     target = torch.tensor([[-100, 3, 1], [-100, -100, 2], [0, 1, -100]])  # [B=3, T-1=3]
     keep = target != -100
     right = torch.nn.functional.one_hot(target[keep], 5).float()  # [N=5, V=5]
-    assert _recited(right, target, keep).tolist() == [True, True, True]
+    assert recited_rows(right, target, keep).tolist() == [True, True, True]
     wrong = right.clone()
     wrong[4] = torch.tensor([0.0, 0.0, 0.0, 0.0, 9.0])  # the last token of row 2 (target 1)
-    assert _recited(wrong, target, keep).tolist() == [True, True, False]
+    assert recited_rows(wrong, target, keep).tolist() == [True, True, False]
 
 
 def test_recited_examples_leave_training_and_anchors_keep_their_share(tiny_config: Config) -> None:
