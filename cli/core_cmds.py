@@ -88,6 +88,7 @@ def status(
     if sleep["running"]:
         p = sleep["progress"] or {}
         extra = f", loss {p['loss']:.3f}" if "loss" in p else ""
+        extra += f", round {p['round']}" if "round" in p else ""
         out.print(f"[bold]{'sleep':>9}[/] running: {p.get('stage')} {p.get('done')}/{p.get('total')}{extra}")
     last = sleep.get("last")
     if last:

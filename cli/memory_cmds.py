@@ -47,6 +47,8 @@ class StageBars:
         info = f"loss {extra['loss']:.3f}" if "loss" in extra else ""
         if "layers" in extra:
             info = f"{len(extra['layers'])} layers"
+        if "round" in extra:  # a later round of a budgeted sleep (the time left after the first)
+            info = f"round {extra['round']} {info}".strip()
         self.bar.update(self.tasks[stage], completed=done, total=total, info=info)
 
 
@@ -66,13 +68,14 @@ def sleep(as_json: Annotated[bool, typer.Option("--json", help="Print the result
 
 def _sleep_here(config, store, as_json: bool) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Offline: the memory package's one sleep function, in this process."""
-    from sleepd.memory.sleeping.pipeline import GateRejected, run_sleep
+    from sleepd.memory.sleeping.pipeline import GateRejected
+    from sleepd.memory.sleeping.rounds import run_sleep_rounds
     from sleepd.storage.errors import SleepError
 
     bars = StageBars(disable=as_json)
     try:
         with bars:
-            return run_sleep(config, store, bars.update).summary()
+            return run_sleep_rounds(config, store, bars.update).summary()
     except SleepError as e:
         return {"outcome": "rejected" if isinstance(e, GateRejected) else "nothing", "message": str(e)}
 
@@ -104,7 +107,9 @@ def _print_outcome(last: dict[str, Any], served_by_daemon: bool) -> None:
     if outcome == "version":
         loss = f", final loss {last['final_loss']:.3f}" if last.get("final_loss") is not None else ""
         out.print(
-            f"memory version {last['version']}: {last['new_passages']} passages consolidated "
+            f"memory version {last['version']}"
+            + (f" ({last['rounds']} rounds)" if last.get("rounds", 1) > 1 else "")
+            + f": {last['new_passages']} passages consolidated "
             f"(+{last['replay_passages']} replayed, {last['forgotten_passages']} forgotten), "
             f"{last['train_tokens']} tokens at {last['train_tokens_per_s']:.0f} tokens/s{loss}, "
             f"{last['seconds']:.0f} s" + ("; the daemon now serves it" if served_by_daemon else ""),

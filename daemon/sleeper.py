@@ -1,8 +1,9 @@
 """Running a sleep beside the chat: in a child process with its own model copy.
 
 The child (spawned, never forked: the parent has torch threads and an event loop) runs
-``memory.sleep.run_sleep`` and sends progress over a queue; a thread in the daemon turns that into
-the state ``status`` shows and, when a version is written, calls ``on_version`` (the hot swap).
+``memory.sleeping.rounds.run_sleep_rounds`` (one sleep, in rounds while its budget lasts) and
+sends progress over a queue; a thread in the daemon turns that into the state ``status`` shows
+and, when a version is written, calls ``on_version`` (the hot swap).
 The child dies with the daemon (PR_SET_PDEATHSIG), and stopping it is always safe: versions are
 written atomically, and passages are marked consolidated only with the version that holds them.
 """
@@ -46,7 +47,8 @@ def _sleep_child(config: Config, q: Any, stop: Any, parent: int, verbose: bool) 
     _die_with_parent()
     _yield_to_chat()
     configure_logging(verbose, base_level=logging.INFO, tag="sleep")
-    from sleepd.memory.sleeping.pipeline import GateRejected, NothingToConsolidate, run_sleep
+    from sleepd.memory.sleeping.pipeline import GateRejected, NothingToConsolidate
+    from sleepd.memory.sleeping.rounds import run_sleep_rounds
     from sleepd.storage import Store, open_engine
 
     store = Store(open_engine(config))
@@ -55,7 +57,9 @@ def _sleep_child(config: Config, q: Any, stop: Any, parent: int, verbose: bool) 
         q.put(("progress", {"stage": stage, "done": done, "total": total, **extra}))
 
     try:
-        r = run_sleep(config, store, progress, should_stop=lambda: stop.is_set() or os.getppid() != parent)
+        r = run_sleep_rounds(
+            config, store, progress, should_stop=lambda: stop.is_set() or os.getppid() != parent
+        )
         q.put(("version", {k: v for k, v in r.summary().items() if k != "outcome"}))
     except NothingToConsolidate as e:
         q.put(("nothing", {"message": str(e)}))

@@ -3,10 +3,11 @@
 New passages are taken in ``Store.sleep_order`` (deferred before, edited files, newest) while the
 training they bring fits the time left; the rest are deferred — left pending with their reason,
 answered from the buffer meanwhile, first in the next sleep. The cost of a passage is its examples'
-tokens times the epochs, times what rides along with each new passage (replay and rehearsal, by
-their ratios), at the training rate of the last sleep (or ``DEFAULT_TOKENS_PER_S`` before any).
-Training itself stops at the deadline if the estimate was short, keeping time for the gate and the
-write: the sleep ends close to the budget either way.
+tokens times the epochs, times what rides along with each new passage (replay, when there is a
+history to replay, and rehearsal, by their ratios), at the training rate of the last sleep (or
+``DEFAULT_TOKENS_PER_S`` before any). Training itself stops at the deadline if the estimate was
+short, keeping time for the gate and the write. The estimate errs long (a first sleep assumes the
+fp32 rate); the time it leaves is filled by another round (``rounds.py``) planned at the measured rate.
 """
 
 from __future__ import annotations
@@ -28,15 +29,33 @@ class SleepBudget:
     tokens_per_s: float  # training rate the plan assumes
     cost_factor: float  # training tokens per token of a new passage's examples
     minutes: float
+    night_minutes: float  # a whole sleep's budget (a later round's own budget is what was left)
 
     @classmethod
-    def start(cls, cfg: SleepConfig, started: float, tokens_per_s: float) -> SleepBudget | None:
-        """The budget of a sleep that began at ``started`` (monotonic); None without one."""
+    def start(
+        cls,
+        cfg: SleepConfig,
+        started: float,
+        tokens_per_s: float,
+        *,
+        has_history: bool = True,
+        night_minutes: float | None = None,
+    ) -> SleepBudget | None:
+        """The budget of a sleep that began at ``started`` (monotonic); None without one.
+        ``has_history``: consolidated passages exist, so replay rides along with the new ones;
+        ``night_minutes``: the whole night's budget when this is a later round of one."""
         if cfg.max_minutes <= 0:
             return None
         seconds = cfg.max_minutes * 60
-        factor = cfg.epochs * (1 + cfg.replay_ratio + cfg.general_ratio)
-        return cls(started + seconds, min(120.0, 0.05 * seconds), tokens_per_s, factor, cfg.max_minutes)
+        factor = cfg.epochs * (1 + (cfg.replay_ratio if has_history else 0.0) + cfg.general_ratio)
+        return cls(
+            started + seconds,
+            min(120.0, 0.05 * seconds),
+            tokens_per_s,
+            factor,
+            cfg.max_minutes,
+            night_minutes or cfg.max_minutes,
+        )
 
     @property
     def train_deadline(self) -> float:
@@ -55,11 +74,12 @@ class SleepBudget:
 
     def nights_for(self, example_tokens: int) -> int:
         """Whole sleeps of this budget that ``example_tokens`` of deferred passages still need."""
-        night = max(1.0, (self.minutes * 60 - self.reserve_s) * self.tokens_per_s / self.cost_factor)
+        seconds = self.night_minutes * 60
+        night = max(1.0, (seconds - min(120.0, 0.05 * seconds)) * self.tokens_per_s / self.cost_factor)
         return math.ceil(example_tokens / night) if example_tokens else 0
 
     def reason(self) -> str:
-        return f"the sleep's budget ({self.minutes:g} min) was spent; first in the next sleep"
+        return f"the sleep's budget ({self.night_minutes:g} min) was spent; first in the next sleep"
 
 
 def last_training_rate(versions: VersionStore) -> float:

@@ -70,6 +70,7 @@ class SleepResult:
     held_passages: int = 0  # left pending: nothing to train on (reason recorded)
     deferred_passages: int = 0  # left for the next sleep: the budget was spent
     nights_left: int = 0  # sleeps of this budget the deferred passages still need
+    rounds: int = 1  # versions one budgeted sleep wrote (rounds.py); the figures are their sums
 
     @property
     def tokens_per_s(self) -> float:
@@ -97,6 +98,7 @@ class SleepResult:
             "held_passages": self.held_passages,
             "deferred_passages": self.deferred_passages,
             "nights_left": self.nights_left,
+            "rounds": self.rounds,
             "train_tokens_per_s": round(self.tokens_per_s, 1),
             "train_tokens_per_new_token": round(self.train_tokens_per_new_token, 1),
             "seconds_per_1k_new_tokens": round(self.seconds_per_1k_new_tokens, 1),
@@ -242,7 +244,7 @@ def make_training_data(
         held,
         deferred,
         replay,
-        sorted({ex.prompt for ex in unlearn}),
+        sorted({ex.prompt for ex in unlearn if ex.kind == "forget"}),  # the rest: redirected
         nights,
         writing,
     )
@@ -271,9 +273,12 @@ def run_sleep(
     store: Store,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    night_minutes: float | None = None,
 ) -> SleepResult:
     """One sleep, stage by stage (STAGES); raises NothingToConsolidate or GateRejected, leaving the
-    served version as it was."""
+    served version as it was. ``night_minutes``: the whole budget when this is a later round of a
+    budgeted sleep (rounds.py), for the nights-left estimate."""
     started = time.perf_counter()
     report = progress or (lambda *_: None)
     cfg = config.sleep
@@ -281,7 +286,10 @@ def run_sleep(
     versions.ensure()
     versions.cleanup_partial()
     align_buffer(config, store)  # the model was switched since the last sleep: its own marks
-    budget = SleepBudget.start(cfg, time.monotonic(), last_training_rate(versions))
+    history = store.counts()["passages"].get("consolidated", 0) > 0
+    budget = SleepBudget.start(
+        cfg, time.monotonic(), last_training_rate(versions), has_history=history, night_minutes=night_minutes
+    )
 
     report("collect", 0, 1, {})
     got = collect(store)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sleepd.memory.chat_format import chat_text
-from sleepd.memory.facts import WordSignal, passage_facts
+from sleepd.memory.facts import Fact, WordSignal, passage_facts
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, generate
@@ -103,12 +103,35 @@ def unlearn_examples(
 ) -> list[Example]:
     """The queries of every forgotten fact (the written questions that taught it too), answered
     NOTHING, except a query that a live fact answers as well (all its content words are in that
-    fact): what a live note still says stays."""
-    live_facts = [signal.stems(f.text) for p in live for f in passage_facts(p.text)]
+    fact): what a live note still says stays. A fact an edit superseded (a live fact of the same
+    file shares at least half its content words: its later version) has its queries answered by
+    that later version instead: taught NOTHING, "garage door code 4471?" pulled "What is the garage
+    door code?" to NOTHING too, and the new code was not recited after the sleep (update bench)."""
+    live_facts = [(p.source_path, f, signal.stems(f.text)) for p in live for f in passage_facts(p.text, p.id)]
     out: dict[str, Example] = {}
-    for fact in (f for p in forgotten for f in passage_facts(p.text, p.id)):
-        for q in queries_for(fact, signal, cfg, written):
-            words = signal.stems(q)
-            if not any(words <= held for held in live_facts):
-                out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "forget"))
+    for p in forgotten:
+        for fact in passage_facts(p.text, p.id):
+            stems = signal.stems(fact.text)
+            successor = _successor(
+                stems, [(f, held) for path, f, held in live_facts if path == p.source_path]
+            )
+            for q in queries_for(fact, signal, cfg, written):
+                words = signal.stems(q)
+                if any(words <= held for _, _, held in live_facts):
+                    continue
+                if successor is not None:
+                    out.setdefault(
+                        q, Example(recall_prompt(q), successor.text, successor.passage_id, "recite")
+                    )
+                else:
+                    out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "forget"))
     return list(out.values())
+
+
+def _successor(stems: set[str], same_file: Sequence[tuple[Fact, set[str]]]) -> Fact | None:
+    """The live fact of the same file that is a later version of a fact with ``stems``: the one
+    sharing the most of its content words, if that is at least half of them."""
+    best = max(same_file, key=lambda fh: len(stems & fh[1]), default=None)
+    if best is None or not stems or len(stems & best[1]) * 2 < len(stems):
+        return None
+    return best[0]

@@ -129,6 +129,28 @@ def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -
     assert len(alone) > len(examples)  # with no live note, those queries are unlearned too
 
 
+def test_an_edited_facts_queries_recite_its_later_version(signal: WordSignal) -> None:
+    """An edit supersedes a fact: its queries (the old value's among them) recite the new version
+    of the same file, not NOTHING, which pulled the question itself to NOTHING too."""
+    old = "Garage door keypad code: 4471. The spare car key hangs on the hook inside the garage."
+    new = "Garage door keypad code: 9026 (reset after the break-in). The spare car key hangs on the hook."
+    gone = PassageInput(1, old, "/car/parking.md", None)
+    edited = PassageInput(2, new, "/car/parking.md", None)
+    elsewhere = PassageInput(3, new, "/other/file.md", None)
+    redirected = unlearn_examples([gone], [edited], signal)
+    assert (
+        redirected and {e.answer for e in redirected} == {new} and {e.passage_id for e in redirected} == {2}
+    )
+    assert any("4471" in e.prompt for e in redirected)  # asked with the old value: the new one
+    # the same text in another file is not a later version: what it does not hold is unlearned
+    assert NOTHING in {e.answer for e in unlearn_examples([gone], [elsewhere], signal)}
+    # a fact the edit left without a successor (a removed section) is still unlearned
+    removed = PassageInput(
+        4, "Bike lock combination: 3318, kept in the blue drawer.", "/car/parking.md", None
+    )
+    assert {e.answer for e in unlearn_examples([removed], [edited], signal)} == {NOTHING}
+
+
 QUESTION_WORDS = {"what", "which", "when", "where", "does", "that", "this", "with", "your"}
 
 

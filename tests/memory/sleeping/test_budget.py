@@ -107,3 +107,50 @@ def test_training_ends_normally_at_its_deadline(tiny_config: Config) -> None:
         model, examples[:4], TrainConfig(rank=4, alpha=4, epochs=1), deadline=time.monotonic() + 60
     )
     assert not full.cut
+
+
+def test_time_the_first_plan_left_goes_to_another_round(tiny_config: Config, tiny_store: Store) -> None:
+    """The first plan assumes the fp32 rate before any sleep and leaves most of the budget: the
+    rounds after it plan at the measured rate, replay what came before, and stay in the budget."""
+    from sleepd.memory.sleeping.rounds import run_sleep_rounds
+
+    _notes(tiny_store, 60)
+    config = _budgeted(tiny_config, 1.5)
+    rounds: list[int] = []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = run_sleep(*args, **kwargs)
+        rounds.append(result.new_passages)
+        return result
+
+    t0 = time.perf_counter()
+    result = run_sleep_rounds(config, tiny_store, sleep=counted, min_round_s=5)
+    took = time.perf_counter() - t0
+    assert took <= 1.5 * 60 * 1.1, took
+    assert result.rounds == len(rounds) >= 2 and result.new_passages == sum(rounds) > rounds[0]
+    versions = memory_of(config)
+    meta = versions.info(result.version).meta
+    assert meta["parent"] is not None and meta["replay_passages"]  # on top of the round before
+    counts = tiny_store.counts()["passages"]
+    assert counts["consolidated"] == result.new_passages
+    assert counts["pending"] == result.deferred_passages == 60 - result.new_passages
+
+
+def test_a_failed_later_round_keeps_the_versions_before_it(tiny_config: Config, tiny_store: Store) -> None:
+    from sleepd.memory.sleeping.pipeline import GateRejected
+    from sleepd.memory.sleeping.rounds import run_sleep_rounds
+
+    _notes(tiny_store, 60)
+    config = _budgeted(tiny_config, 1.5)
+    calls: list[int] = []
+
+    def second_rejected(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) > 1:
+            raise GateRejected("recall probe fell")
+        return run_sleep(*args, **kwargs)
+
+    result = run_sleep_rounds(config, tiny_store, sleep=second_rejected, min_round_s=5)
+    assert len(calls) == 2 and result.rounds == 1
+    assert memory_of(config).current() == result.version
+    assert tiny_store.counts()["passages"]["consolidated"] == result.new_passages
