@@ -2,8 +2,9 @@
 
 Usage: .venv/bin/python bench/memory.py [--set devset|squad|squad-large|locomo|DIR] [--batches 1]
            [--no-baselines] [--no-speed] [--forget SRC] [--tag T] [--prior config|none|compare]
-           [--vs KEY=VALUE ...]
-``--vs stop_recited=false`` runs that recipe first and the configured one after it, in one run.
+           [--vs KEY=VALUE[,KEY=VALUE...] ...]
+``--vs stop_recited=false`` runs that recipe first and the configured one after it, in one run;
+each ``--vs`` is one more recipe (``--vs epochs=3,cloze_queries=1 --vs epochs=4``).
 ``--prior compare`` runs the sleep without and with the consolidation prior in one run (the base
 rows measured once) and prints the questions the prior's writer wrote for the set's first two files.
 A set is ../shared/bench/<name> or any DIR holding docs/ and questions.json.
@@ -161,8 +162,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="compare with the recipe that sets [sleep] KEY=VALUE, run first in the same run "
-        "(e.g. --vs stop_recited=false); repeat for several keys of one recipe",
+        help="compare with the recipe that sets [sleep] KEY=VALUE[,KEY=VALUE...], run before the "
+        "configured one in the same run (e.g. --vs epochs=3,cloze_queries=1); repeat for more recipes",
     )
     args = parser.parse_args()
 
@@ -185,9 +186,11 @@ def main() -> None:
                 else dataclasses.replace(config, sleep=dataclasses.replace(config.sleep, prior="auto"))
             )
             recipes["with prior"] = on
-    if args.vs:
-        other = dataclasses.replace(config, sleep=sleep_with(config.sleep, args.vs))
-        recipes = {" ".join(args.vs): other, **recipes}
+    others = {
+        " ".join(vs.split(",")): dataclasses.replace(config, sleep=sleep_with(config.sleep, vs.split(",")))
+        for vs in args.vs
+    }
+    recipes = {**others, **recipes}
     results, traces, base_rows = {}, {}, {}
     for name, recipe in recipes.items():
         print(f"== {name} ==", file=sys.stderr, flush=True)

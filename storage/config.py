@@ -176,6 +176,9 @@ class SleepConfig:
     prior: str = "auto"
     # Questions the prior's writer writes per fact and sleep trains beside the rule-made queries.
     written_queries: int = 2
+    # 0: every query of a fact recites the whole fact. N: only its first query does; the others
+    # train the fact's first N tokens (the route to it), a fraction of the training tokens.
+    route_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):
@@ -185,6 +188,8 @@ class SleepConfig:
         _check_dtype("sleep.dtype", self.dtype)
         if self.keep_versions < 0:
             raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
+        if self.route_tokens < 0:
+            raise ConfigError(f"sleep.route_tokens must be 0 (off) or more, got {self.route_tokens}")
         if self.max_minutes < 0:
             raise ConfigError(f"sleep.max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
 

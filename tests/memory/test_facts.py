@@ -20,7 +20,7 @@ from sleepd.memory.facts import (
     stem,
 )
 from sleepd.memory.prompts import NOTHING, recall_prompt
-from sleepd.memory.sleeping.dataset import PassageInput, build_examples
+from sleepd.memory.sleeping.dataset import DataConfig, PassageInput, build_examples, tokenize_example
 from sleepd.memory.sleeping.gate import GENERAL_PROBES
 from sleepd.memory.sleeping.rehearsal import unlearn_examples
 
@@ -90,6 +90,30 @@ def test_examples_recite_each_fact_for_its_queries(signal: WordSignal) -> None:
     assert {e.answer for e in examples} == facts
     assert all(e.prompt.startswith(recall_prompt("")[:9]) and e.passage_id == 3 for e in examples)
     assert build_examples([PassageInput(4, "Got it, noted.", "/chat", "assistant")], signal) == []
+
+
+def test_route_tokens_leave_one_whole_recitation_per_fact(signal: WordSignal, tiny_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    passage = PassageInput(3, ARTICLE, "/notes/harbour.md", None)
+    whole = build_examples([passage], signal)
+    routed = build_examples([passage], signal, DataConfig(route_tokens=4))
+    assert [e.prompt for e in routed] == [e.prompt for e in whole]  # the same queries
+    for fact in {e.answer for e in whole}:
+        mine = [tokenize_example(tokenizer, e) for e in routed if e.answer == fact]
+        full = tokenize_example(tokenizer, next(e for e in whole if e.answer == fact))
+        # the first query keeps the whole fact and its EOS; the rest train its first 4 tokens
+        assert mine[0] == full and len(mine) > 1
+        for t in mine[1:]:
+            answer = [i for i in t.labels if i != -100]
+            assert answer == [i for i in full.labels if i != -100][:4]
+            assert t.input_ids[-4:] == answer and tokenizer.eos_token_id not in answer
+
+    def tokens(examples: list) -> int:
+        return sum(len(tokenize_example(tokenizer, e).input_ids) for e in examples)
+
+    assert tokens(routed) < 0.75 * tokens(whole)
 
 
 def test_a_question_naming_nothing_still_shares_words_with_its_note(signal: WordSignal) -> None:
