@@ -48,8 +48,12 @@ def table(r: dict) -> list[str]:
         met = "yes" if value <= 0.1 else "no"
         lines.append(f"| {kind} notes/lines recited after the sleep | {value:.0%} | <= 10% | {met} |")
     learned = ", ".join(f"{k} {v:.0%}" for k, v in r["learned_before_changes"].items())
+    chat = r["trace"]["chat_after_edit"]
+    alone = sum(t["hit"] for t in chat) / len(chat) if chat else 0.0
     lines += [
         "",
+        f"- default chat right after the edit, the answer alone (the notes chat shows beside it not "
+        f"counted): {alone:.0%} new value",
         f"- recalled closed-book after the first sleep, before any change (the old value for updated "
         f"questions): {learned}",
         f"- sleeps: {', '.join(f'{s:.0f} s' for s in r['sleep_seconds'])} for {r['new_tokens']} new tokens",
