@@ -5,7 +5,9 @@ training they bring fits the time left; the rest are deferred — left pending w
 answered from the buffer meanwhile, first in the next sleep. The cost of a passage is its examples'
 tokens times the epochs, times what rides along with each new passage (replay, when there is a
 history to replay, and rehearsal, by their ratios), at the training rate of the last sleep (or
-``DEFAULT_TOKENS_PER_S`` before any). Training itself stops at the deadline if the estimate was
+``DEFAULT_TOKENS_PER_S`` before any), plus the time the prior's question writer takes per fact (on
+the whole tldr vault it took 576 s of a 30 min sleep, and training was cut at the deadline because
+the plan did not count it). Training itself stops at the deadline if the estimate was
 short, keeping time for the gate and the write. The estimate errs long (a first sleep assumes the
 fp32 rate); the time it leaves is filled by another round (``rounds.py``) planned at the measured rate.
 """
@@ -20,6 +22,8 @@ from sleepd.memory.versions import VersionStore
 from sleepd.storage.config import SleepConfig
 
 DEFAULT_TOKENS_PER_S = 150.0  # fp32 LoRA on the bundled model, 2 cores (bench/results/train-speed.md)
+# The prior's writer on the bundled model, fp32, 2 cores: 82 squad facts in 245 s.
+DEFAULT_WRITE_S_PER_FACT = 3.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class SleepBudget:
     cost_factor: float  # training tokens per token of a new passage's examples
     minutes: float
     night_minutes: float  # a whole sleep's budget (a later round's own budget is what was left)
+    write_s_per_fact: float = 0.0  # the prior's question writer; 0 without one
 
     @classmethod
     def start(
@@ -40,10 +45,12 @@ class SleepBudget:
         *,
         has_history: bool = True,
         night_minutes: float | None = None,
+        write_s_per_fact: float = 0.0,
     ) -> SleepBudget | None:
         """The budget of a sleep that began at ``started`` (monotonic); None without one.
         ``has_history``: consolidated passages exist, so replay rides along with the new ones;
-        ``night_minutes``: the whole night's budget when this is a later round of one."""
+        ``night_minutes``: the whole night's budget when this is a later round of one;
+        ``write_s_per_fact``: seconds the prior's writer takes per new fact (0 without a writer)."""
         if cfg.max_minutes <= 0:
             return None
         seconds = cfg.max_minutes * 60
@@ -55,6 +62,7 @@ class SleepBudget:
             factor,
             cfg.max_minutes,
             night_minutes or cfg.max_minutes,
+            write_s_per_fact,
         )
 
     @property
@@ -66,11 +74,12 @@ class SleepBudget:
         passages) and the general probes, so it is kept about 2.5x what the probes took before."""
         return self.deadline - max(self.reserve_s, 2.5 * probe_s)
 
-    def fits(self, example_tokens: int, now: float | None = None) -> bool:
-        """Whether training on ``example_tokens`` more (their share of replay and rehearsal
-        included) still ends before the training deadline."""
+    def fits(self, example_tokens: int, now: float | None = None, facts: int = 0) -> bool:
+        """Whether writing questions for ``facts`` and training on ``example_tokens`` (their share
+        of replay and rehearsal included) still end before the training deadline."""
         now = time.monotonic() if now is None else now
-        return now + example_tokens * self.cost_factor / self.tokens_per_s <= self.train_deadline
+        train_s = example_tokens * self.cost_factor / self.tokens_per_s
+        return now + facts * self.write_s_per_fact + train_s <= self.train_deadline
 
     def nights_for(self, example_tokens: int) -> int:
         """Whole sleeps of this budget that ``example_tokens`` of deferred passages still need."""
@@ -80,6 +89,19 @@ class SleepBudget:
 
     def reason(self) -> str:
         return f"the sleep's budget ({self.night_minutes:g} min) was spent; first in the next sleep"
+
+
+def last_writing_rate(versions: VersionStore) -> float:
+    """Seconds the prior's writer took per newly written fact in the current version's sleep,
+    else the default."""
+    current = versions.current()
+    if current is None:
+        return DEFAULT_WRITE_S_PER_FACT
+    try:
+        writing = versions.info(current).meta["question_writing"]
+        return float(writing["seconds"]) / float(writing["newly_written"])
+    except (OSError, KeyError, TypeError, ValueError, ZeroDivisionError):
+        return DEFAULT_WRITE_S_PER_FACT
 
 
 def last_training_rate(versions: VersionStore) -> float:

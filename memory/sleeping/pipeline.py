@@ -30,7 +30,7 @@ from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config, SleepConfig
 from sleepd.storage.errors import SleepError
 
-from .budget import SleepBudget, last_training_rate
+from .budget import SleepBudget, last_training_rate, last_writing_rate
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .gate import BufferView, recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
@@ -184,15 +184,18 @@ def make_training_data(
     budget's estimate from rule-made queries holds)."""
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
-    by_passage, held, deferred, planned = {}, {}, [], 0
+    writes = prior is not None and prior.writer_dir is not None and cfg.written_queries > 0
+    by_passage, held, deferred, planned, planned_facts = {}, {}, [], 0, 0
     for i, p in enumerate(got.new):
         made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
         toks = [tokenize_example(lm.tokenizer, ex) for ex in made]
         n = sum(len(t.input_ids) for t in toks)
-        if budget is not None and by_passage and not budget.fits(planned + n):
+        facts = len({ex.answer for ex in made}) if writes else 0  # the writer writes for each
+        if budget is not None and by_passage and not budget.fits(planned + n, facts=planned_facts + facts):
             deferred = got.new[i:]
             break
         planned += n
+        planned_facts += facts
         by_passage[p.id] = toks
         if not made and (reason := _hold_reason(p)):
             held[p.id] = reason  # stays pending: chat still reaches it through the buffer
@@ -288,7 +291,12 @@ def run_sleep(
     align_buffer(config, store)  # the model was switched since the last sleep: its own marks
     history = store.counts()["passages"].get("consolidated", 0) > 0
     budget = SleepBudget.start(
-        cfg, time.monotonic(), last_training_rate(versions), has_history=history, night_minutes=night_minutes
+        cfg,
+        time.monotonic(),
+        last_training_rate(versions),
+        has_history=history,
+        night_minutes=night_minutes,
+        write_s_per_fact=last_writing_rate(versions),
     )
 
     report("collect", 0, 1, {})

@@ -85,6 +85,10 @@ def test_the_budget_plan_and_the_training_deadline() -> None:
     assert budget.fits(14_250, now=0.0) and not budget.fits(14_300, now=0.0)
     assert budget.nights_for(0) == 0 and budget.nights_for(14_250) == 1 and budget.nights_for(30_000) == 3
     assert SleepBudget.start(SleepConfig(max_minutes=0), 0.0, 100.0) is None
+    # with the prior's question writer, its seconds per new fact come out of the same time
+    writing = SleepBudget.start(cfg, started=0.0, tokens_per_s=100.0, write_s_per_fact=3.0)
+    assert writing is not None and writing.fits(14_250, now=0.0) and not writing.fits(14_250, 0.0, facts=10)
+    assert writing.fits(11_250, 0.0, facts=40) and not writing.fits(11_250, 0.0, facts=41)
 
 
 def test_training_ends_normally_at_its_deadline(tiny_config: Config) -> None:
