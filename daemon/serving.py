@@ -128,6 +128,7 @@ class ChatService:
             min_coverage=self.config.recall.min_coverage,
             cancel=cancel,
             search=None if req.closed_book else self._buffer_search,
+            note_tokens=self.config.recall.note_tokens,
         )
         log.debug(
             "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",

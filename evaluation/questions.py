@@ -71,6 +71,7 @@ def closed_book(
     notes_for: NotesFor | None = None,
     min_coverage: float = RecallConfig.min_coverage,
     search: Search | None = None,
+    note_tokens: int = 0,
 ) -> list[bool]:
     """Answers from the weights alone (recite, then read), or with ``notes_for`` also from the
     buffer, as default chat answers (``recite=False``: the buffer alone, what chat said before any
@@ -82,7 +83,14 @@ def closed_book(
     for q in questions:
         notes = notes_for(q.q) if notes_for else ()
         stream, rec = answer_with_memory(
-            lm, q.q, EVAL_GEN, recite=recite, notes=notes, min_coverage=min_coverage, search=search
+            lm,
+            q.q,
+            EVAL_GEN,
+            recite=recite,
+            notes=notes,
+            min_coverage=min_coverage,
+            search=search,
+            note_tokens=note_tokens,
         )
         answer = "".join(stream)
         hits.append(hit(answer, q.a))

@@ -47,6 +47,7 @@ def default_chat(store: Store, config: Config) -> dict[str, Any]:
         "notes_for": _notes_for(store, config.recall),
         "min_coverage": config.recall.min_coverage,
         "search": lambda t: [h.passage.text for h in store.search(t, k=3)],
+        "note_tokens": config.recall.note_tokens,
     }
 
 

@@ -96,14 +96,14 @@ def stem(word: str) -> str:
     return normal(word)[:5]
 
 
-def sentences(text: str) -> list[str]:
-    """Lines, and a line of more than ``FACT_WORDS`` words cut at sentence ends."""
+def sentences(text: str, limit: int = FACT_WORDS) -> list[str]:
+    """Lines, and a line of more than ``limit`` words (0: any line) cut at sentence ends."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
-        if len(line.split()) <= FACT_WORDS:
+        if limit and len(line.split()) <= limit:
             out.append(line)
             continue
         out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())

@@ -198,6 +198,9 @@ class SleepConfig:
         return max(1, min(n_layers, round(self.layer_share * n_layers)))
 
 
+NOTE_TOKENS = 0  # set from bench/reading.py
+
+
 @dataclass(frozen=True)
 class RecallConfig:
     """What default chat reads beside the weights — the one rule chat, the API and eval all use."""
@@ -214,10 +217,16 @@ class RecallConfig:
     # two content words needs both (at one half, "capital of France?" read a Normans note naming
     # France, and general answers kept fell to 70% on squad/), of three two, of six four.
     min_coverage: float = 2 / 3
+    # Tokens of notes read per answer (0: whole notes): past it, the sentences that share the most
+    # of the question's words (memory/serving/excerpt.py). First-token latency is the prompt's
+    # prefill, so this is what bounds it however big the vault and its notes grow.
+    note_tokens: int = NOTE_TOKENS
 
     def __post_init__(self) -> None:
         if self.buffer_notes < 0:
             raise ConfigError(f"recall.buffer_notes must be 0 or more, got {self.buffer_notes}")
+        if self.note_tokens < 0:
+            raise ConfigError(f"recall.note_tokens must be 0 or more, got {self.note_tokens}")
         for key in ("buffer_score_floor", "min_coverage"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"recall.{key} must be in [0, 1], got {getattr(self, key)}")

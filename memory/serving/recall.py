@@ -33,6 +33,7 @@ from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import is_nothing, recall_prompt
 from sleepd.storage.config import RecallConfig
 
+from .excerpt import excerpts
 from .generate import GenerationConfig, Message, complete_scored, stream_generate
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
@@ -135,6 +136,10 @@ def notes_to_read(
     return extra + list(notes)
 
 
+def _count(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 def answer_with_memory(
     lm: LoadedModel,
     question: str,
@@ -146,11 +151,13 @@ def answer_with_memory(
     min_coverage: float = MIN_COVERAGE,
     cancel: threading.Event | None = None,
     search: Search | None = None,
+    note_tokens: int = 0,
 ) -> tuple[Iterator[str], Recollection]:
     """Stream the answer to ``question``: recitations from the weights (``recite``) plus ``notes``
     (fresh passages from the buffer; empty for closed-book) in the prompt. With ``search`` (the
     buffer, default chat) each recitation is grounded: the stored passage it recites is read
-    instead, and a recitation no passage holds is dropped."""
+    instead, and a recitation no passage holds is dropped. ``note_tokens`` (``RecallConfig``; 0:
+    none) caps what is read: past it, the sentences that cover the question (``excerpt``)."""
     signal = word_signal(lm.tokenizer)
     rec = recite_for(lm, question, min_coverage) if recite else Recollection(question)
     if search is not None and rec.recitations:
@@ -159,6 +166,7 @@ def answer_with_memory(
         rec.recitations = [(q, g) for q, g, _t in grounded if g is not None]
     read = notes_to_read(question, [t for _, t in rec.recitations], notes, signal)
     rec.read = [t for t in read if t not in notes]
+    read = excerpts(question, read, note_tokens, signal, lambda t: _count(lm.tokenizer, t))
     messages = reading_messages(question, read, history)
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen

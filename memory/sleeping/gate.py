@@ -54,6 +54,7 @@ class BufferView:
 
     notes_for: Callable[[str], Sequence[str]]  # question -> buffer notes in the prompt
     search: Callable[[str], Sequence[str]]  # recitation -> passages it may recite
+    note_tokens: int = 0  # RecallConfig.note_tokens: what chat reads of its notes
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,16 @@ def general_kept(lm: LoadedModel, buffer: BufferView | None = None) -> float:
     path people use: before = the buffer alone (adapter off, no recitation), after = buffer plus
     recitations grounded in it. Without, the plain model against closed-book."""
     notes_for = buffer.notes_for if buffer else (lambda _q: [])
+    cap = buffer.note_tokens if buffer else 0
     before = []
     for q, a in GENERAL_PROBES:
         if buffer is None:
             answer = generate(lm, [{"role": "user", "content": q}], PROBE_GEN, adapter=False)
         else:
-            answer = "".join(answer_with_memory(lm, q, PROBE_GEN, recite=False, notes=notes_for(q))[0])
+            stream, _rec = answer_with_memory(
+                lm, q, PROBE_GEN, recite=False, notes=notes_for(q), note_tokens=cap
+            )
+            answer = "".join(stream)
         if hit(answer, a):
             before.append((q, a))
     if not before:
@@ -100,7 +105,9 @@ def general_kept(lm: LoadedModel, buffer: BufferView | None = None) -> float:
     kept = 0
     for q, a in before:
         search = buffer.search if buffer else None
-        stream, _rec = answer_with_memory(lm, q, PROBE_GEN, notes=notes_for(q), search=search)
+        stream, _rec = answer_with_memory(
+            lm, q, PROBE_GEN, notes=notes_for(q), search=search, note_tokens=cap
+        )
         kept += hit("".join(stream), a)
     return kept / len(before)
 

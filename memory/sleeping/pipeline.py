@@ -353,6 +353,7 @@ def run_sleep(
         BufferView(
             lambda q: [h.passage.text for h in store.notes_for(q, config.recall)],
             lambda t: [h.passage.text for h in store.search(t, k=3)],
+            config.recall.note_tokens,
         ),
     )
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})

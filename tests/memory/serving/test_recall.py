@@ -64,3 +64,54 @@ def test_a_recitation_is_grounded_in_the_note_it_recites(signal: WordSignal) -> 
     invented = "Romeo and Juliet was written by Christopher Marlowe in 1601."
     assert ground(invented, search, signal) is None  # no note holds it: not read
     assert ground(recited, lambda _t: [], signal) is None
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def test_past_the_cap_chat_reads_the_sentences_that_cover_the_question(signal: WordSignal) -> None:
+    from sleepd.memory.serving.excerpt import GAP, excerpts
+
+    harbour = f"# Harbour\n{CLUSTER} {KEYS} The cafe opens at seven. {FERRIES} Tickets are sold on board."
+    assert excerpts(QUESTION, [harbour], 200, signal, _words) == [harbour]  # under the cap: whole
+    assert excerpts(QUESTION, [harbour], 0, signal, _words) == [harbour]  # 0: no cap
+    [read] = excerpts(QUESTION, [harbour], 18, signal, _words)
+    # the heading, the sentence that answers, and the one after it; gaps marked, order kept
+    assert read == f"# Harbour\n{FERRIES} Tickets are sold on board."
+    [read] = excerpts(QUESTION, [harbour], 14, signal, _words)
+    assert read == f"# Harbour\n{FERRIES}"
+    two = excerpts(
+        "Who keeps the harbour office keys, and which pier for Quill Island?", [harbour], 26, signal, _words
+    )
+    assert two == [f"# Harbour\n{KEYS}{GAP}{FERRIES}"]
+
+
+def test_a_word_on_every_line_counts_less_and_a_long_sentence_is_cut_around_the_question(
+    signal: WordSignal,
+) -> None:
+    from sleepd.memory.serving.excerpt import excerpts
+
+    chat = "\n".join(
+        [
+            "Mara Quist: the bakery on Elm Row closes early on Sundays",
+            "Mara Quist: my sister visits in June",
+            "Jonas Brandt: the ferry to Quill Island leaves from pier 4",
+            "Mara Quist: I painted the kitchen green last week",
+        ]
+    )
+    # "Mara Quist" is on three lines, "ferry"/"Quill" on one: the ferry line wins for a question
+    # that names Mara and the ferry
+    [read] = excerpts(
+        "Did Mara Quist ask which pier the ferry to Quill Island uses?", [chat], 12, signal, _words
+    )
+    assert read.startswith("Jonas Brandt: the ferry to Quill Island leaves from pier 4")
+    long = "word " * 60 + "the ferries to Quill Island leave from pier 4 " + "word " * 60
+    [cut] = excerpts(QUESTION, [long.strip()], 12, signal, _words)
+    assert "Quill" in cut and _words(cut) <= 12
+    # notes the cap leaves no room in are dropped; with nothing in common the best note's start is read
+    other = "The cellar holds forty bottles of cider. " * 3
+    assert excerpts(QUESTION, [f"{FERRIES} {KEYS}", other], 12, signal, _words) == [FERRIES]
+    assert excerpts("What colour is the moon?", [other.strip(), FERRIES], 7, signal, _words) == [
+        "The cellar holds forty bottles of cider."
+    ]

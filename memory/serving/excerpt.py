@@ -1,0 +1,133 @@
+"""What default chat reads of its notes: the sentences that cover the question, under a token cap.
+
+A chat's first token waits for the prefill of its whole prompt, and on a CPU that is linear in the
+prompt's tokens: measured on the tldr-pages vault (7,425 notes), reading whole notes made first-token
+p95 13x the empty buffer's, all of it the notes' prefill. A question is answered by a sentence or
+two of a note, so past ``RecallConfig.note_tokens`` only the sentences that share the most of the
+question's content words are read, each with its note's heading, then, where room is left, the
+sentence after each (an answer often follows the sentence that names the subject).
+
+A word in many sentences of the notes (a speaker's name on every chat line, a page's subject on every
+line of it) tells them apart less, so a shared word counts ``log(1 + sentences / sentences holding
+it)``, as in BM25's idf: measured over the notes being read, never a word list.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sleepd.memory.facts import WordSignal, sentences
+
+CountTokens = Callable[[str], int]
+GAP = " ... "  # between sentences of one note that were not next to each other
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    note: int  # index into the notes
+    pos: int  # order within its note
+    text: str
+    heading: str  # the last heading line above it in its note, '' if none
+    stems: frozenset[str]
+    tokens: int
+
+
+def _split(notes: Sequence[str], signal: WordSignal, count: CountTokens) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    for n, note in enumerate(notes):
+        heading = ""
+        for s in sentences(note, limit=0):
+            if _HEADING.match(s):
+                heading = s
+                continue
+            out.append(_Sentence(n, len(out), s, heading, frozenset(signal.stems(s)), count(s)))
+    return out
+
+
+def _window(
+    text: str, question: frozenset[str], max_tokens: int, signal: WordSignal, count: CountTokens
+) -> str:
+    """A sentence longer than the cap: the run of its words around its first word the question
+    shares (its start when it shares none), grown word by word while it fits."""
+    words = text.split()
+    hits = [i for i, w in enumerate(words) if question & signal.stems(w)]
+    lo = hi = hits[0] if hits else 0
+    grown = True
+    while grown:
+        grown = False
+        if hi + 1 < len(words) and count(" ".join(words[lo : hi + 2])) <= max_tokens:
+            hi, grown = hi + 1, True
+        if lo > 0 and count(" ".join(words[lo - 1 : hi + 1])) <= max_tokens:
+            lo, grown = lo - 1, True
+    return " ".join(words[lo : hi + 1])
+
+
+def excerpts(
+    question: str, notes: Sequence[str], max_tokens: int, signal: WordSignal, count: CountTokens
+) -> list[str]:
+    """``notes`` as read for ``question``: whole while together they hold at most ``max_tokens``
+    tokens (or ``max_tokens`` is 0), else each cut to its chosen sentences, in note order; a note
+    none of whose sentences was chosen is left out. With no sentence sharing a word with the
+    question, the first note's opening sentences are read."""
+    if max_tokens <= 0 or sum(count(n) for n in notes) <= max_tokens:
+        return list(notes)
+    units = _split(notes, signal, count)
+    if not units:
+        return []
+    q = frozenset(signal.stems(question))
+    df = Counter(s for u in units for s in u.stems)
+    weight = {s: math.log(1 + len(units) / df[s]) for s in q if df[s]}
+    score = {u.pos: sum(weight.get(s, 0.0) for s in u.stems & q) for u in units}
+    chosen: dict[int, str] = {}  # pos -> the text read for it
+    headings: set[tuple[int, str]] = set()
+    used = 0
+
+    def take(u: _Sentence) -> bool:
+        nonlocal used
+        cost = u.tokens + (count(u.heading) if u.heading and (u.note, u.heading) not in headings else 0)
+        if u.pos in chosen or used + cost > max_tokens:
+            return False
+        chosen[u.pos], used = u.text, used + cost
+        if u.heading:
+            headings.add((u.note, u.heading))
+        return True
+
+    ranked = sorted((u for u in units if score[u.pos] > 0), key=lambda u: (-score[u.pos], u.pos))
+    for u in ranked:
+        take(u)
+    for u in [u for u in ranked if u.pos in chosen]:  # then, with what is left, the sentence after
+        if u.pos + 1 < len(units) and units[u.pos + 1].note == u.note:
+            take(units[u.pos + 1])
+    if not ranked:  # nothing in common: the best note's beginning
+        for u in (u for u in units if u.note == 0):
+            if not take(u):
+                break
+    if not chosen:  # the best sentence alone is over the cap
+        best = ranked[0] if ranked else units[0]
+        chosen[best.pos] = _window(best.text, q, max_tokens, signal, count)
+    return _joined(units, chosen)
+
+
+def _joined(units: Sequence[_Sentence], chosen: dict[int, str]) -> list[str]:
+    """Each note's chosen sentences in order, under their headings, gaps marked."""
+    out: list[str] = []
+    for n in dict.fromkeys(u.note for u in units):
+        parts: list[str] = []
+        last_pos, last_heading = -2, None
+        for u in (u for u in units if u.note == n and u.pos in chosen):
+            if u.heading != last_heading:
+                if u.heading:
+                    parts.append(("\n" if parts else "") + u.heading + "\n")
+                last_heading = u.heading
+            elif parts:
+                parts.append(" " if u.pos == last_pos + 1 else GAP)
+            parts.append(chosen[u.pos])
+            last_pos = u.pos
+        if parts:
+            out.append("".join(parts).strip())
+    return out
