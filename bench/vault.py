@@ -1,7 +1,7 @@
 """Vault benchmark: sleepd on a real folder of thousands of notes that nobody here wrote.
 
 Usage: .venv/bin/python bench/vault.py --vault DIR [--questions FILE] [--minutes 30] [--chats 20]
-           [--tag T]
+           [--tag T] [--no-sleep] [--note-tokens N]
 DIR: e.g. the ``pages/`` folder of tldr-pages/tldr (CC BY 4.0, ~7,400 English pages, ~1.2M tokens),
 brought at bench time (``fetch``, then ``git archive HEAD pages | tar -x``); it is never committed.
 FILE (default bench/sets/vault-tldr/questions.json): questions we wrote about some of its notes,
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     toml = (
         "max_new_tokens = 16\n"
         + f'[sleep]\nmax_minutes = {args.minutes}\nidle_minutes = 1000000\ncron = "0 3 29 2 1"\n'
+        + (f"[recall]\nnote_tokens = {args.note_tokens}\n" if args.note_tokens is not None else "")
     )
     with throwaway_daemon(toml) as t:
         client, config = t.client, t.config
@@ -145,6 +146,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["ceiling_hits"] = ceiling(base, questions, work)
         out["buffer_hits"] = closed_book(base, questions, recite=False, **default_chat(store, config))
         del base
+        if args.no_sleep:
+            out["rows"] = {"ceiling": share(out["ceiling_hits"]), "buffer": share(out["buffer_hits"])}
+            out["rss_end_mb"] = rss_mb(pid)
+            return out
 
         log(f"one sleep with a {args.minutes:g} min budget ...")
         t0 = time.perf_counter()
@@ -187,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> list[str]:
-    meta = r["sleep_meta"]
+    meta = r.get("sleep_meta", {})
     new_learned = meta.get("new_tokens") or 0
     budget_s = r["minutes"] * 60
     rows = r["rows"]
@@ -210,7 +215,15 @@ def table(r: dict[str, Any]) -> list[str]:
         f"(full / empty p95: {r['chat_full']['p95'] / r['chat_empty']['p95']:.2f}x)",
         f"- daemon RSS: empty {r['rss_empty_mb']['VmRSS']:.0f} MiB, "
         f"full {r['rss_full_mb']['VmRSS']:.0f} MiB, "
-        f"after the sleep {r['rss_end_mb']['VmRSS']:.0f} MiB (peak {r['rss_end_mb']['VmHWM']:.0f} MiB)",
+        f"at the end {r['rss_end_mb']['VmRSS']:.0f} MiB (peak {r['rss_end_mb']['VmHWM']:.0f} MiB)",
+    ]
+    if "sleep_wall_s" not in r:  # --no-sleep
+        return [
+            *lines,
+            f"- no sleep (--no-sleep): ceiling {r['rows']['ceiling']:.0%}, buffer {r['rows']['buffer']:.0%} "
+            f"on all {r['questions']} questions",
+        ]
+    lines += [
         f"- one sleep, budget {r['minutes']:g} min: {r['sleep_wall_s'] / 60:.1f} min wall "
         f"({r['sleep_wall_s'] / budget_s:.2f}x the budget); learned {len(meta.get('passages') or [])} "
         f"passages ({new_learned} new tokens, {new_learned / max(1, r['new_tokens']):.1%} of the vault), "
@@ -243,6 +256,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--chats", type=int, default=20)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--no-sleep", action="store_true", help="stop after the buffer rows")
+    parser.add_argument("--note-tokens", type=int, help="recall.note_tokens (default: the config's)")
     args = parser.parse_args()
     result = run(args)
     text = "\n".join(table(result))

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sleepd.memory.versions import VersionStore
 from sleepd.storage.config import SleepConfig
@@ -91,26 +93,31 @@ class SleepBudget:
         return f"the sleep's budget ({self.night_minutes:g} min) was spent; first in the next sleep"
 
 
-def last_writing_rate(versions: VersionStore) -> float:
-    """Seconds the prior's writer took per newly written fact in the current version's sleep,
-    else the default."""
+def _last_rate(versions: VersionStore, rate: Callable[[dict[str, Any]], float], default: float) -> float:
+    """``rate`` of the current version's meta, else ``default`` (no version yet, or an older
+    version's meta without the figures)."""
     current = versions.current()
     if current is None:
-        return DEFAULT_WRITE_S_PER_FACT
+        return default
     try:
-        writing = versions.info(current).meta["question_writing"]
-        return float(writing["seconds"]) / float(writing["newly_written"])
+        return rate(versions.info(current).meta)
     except (OSError, KeyError, TypeError, ValueError, ZeroDivisionError):
-        return DEFAULT_WRITE_S_PER_FACT
+        return default
+
+
+def last_writing_rate(versions: VersionStore) -> float:
+    """Seconds the prior's writer took per newly written fact in the current version's sleep."""
+
+    def rate(meta: dict[str, Any]) -> float:
+        return float(meta["question_writing"]["seconds"]) / float(meta["question_writing"]["newly_written"])
+
+    return _last_rate(versions, rate, DEFAULT_WRITE_S_PER_FACT)
 
 
 def last_training_rate(versions: VersionStore) -> float:
-    """Training tokens per second of the current version's sleep, else the default."""
-    current = versions.current()
-    if current is None:
-        return DEFAULT_TOKENS_PER_S
-    try:
-        meta = versions.info(current).meta
+    """Training tokens per second of the current version's sleep."""
+
+    def rate(meta: dict[str, Any]) -> float:
         return float(meta["train_tokens"]) / float(meta["train_seconds"])
-    except (OSError, KeyError, ValueError, ZeroDivisionError):
-        return DEFAULT_TOKENS_PER_S
+
+    return _last_rate(versions, rate, DEFAULT_TOKENS_PER_S)

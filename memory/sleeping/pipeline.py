@@ -37,7 +37,7 @@ from .layers import choose_layers, relative_scores, score_layers, set_trainable_
 from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
-from .writing import WritingStats, write_questions
+from .writing import WritingStats, write_questions, writes_questions
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def make_training_data(
     budget's estimate from rule-made queries holds)."""
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
-    writes = prior is not None and prior.writer_dir is not None and cfg.written_queries > 0
+    writes = writes_questions(prior, cfg.written_queries)
     by_passage, held, deferred, planned, planned_facts = {}, {}, [], 0, 0
     for i, p in enumerate(got.new):
         made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)

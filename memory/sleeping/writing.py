@@ -47,6 +47,11 @@ def _facts(passages: Iterable[PassageInput]) -> list[Fact]:
     return [f for p in passages if p.role != "assistant" for f in passage_facts(p.text, p.id)]
 
 
+def writes_questions(prior: Prior | None, per_fact: int) -> bool:
+    """Whether a sleep with this prior writes questions: it has a writer part and is asked for some."""
+    return prior is not None and prior.writer_dir is not None and per_fact > 0
+
+
 def write_questions(
     lm: LoadedModel,
     prior: Prior | None,
@@ -56,8 +61,9 @@ def write_questions(
 ) -> tuple[dict[str, list[str]], WritingStats]:
     """fact.text -> checked written questions for every fact of ``passages``; empty without a
     prior (or a writer part in it), so a model without one sleeps as before."""
-    if prior is None or prior.writer_dir is None or per_fact <= 0:
+    if not writes_questions(prior, per_fact):
         return {}, WritingStats(prior.name if prior else None)
+    assert prior is not None and prior.writer_dir is not None  # what writes_questions checked
     started = time.monotonic()
     facts = list(dict.fromkeys(_facts(passages)))
     signal = WordSignal(lm.tokenizer)
