@@ -107,7 +107,9 @@ class ChatService:
             turns = [{"role": role, "content": content} for role, content in req.history[-12:]]
         else:
             turns = [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
-        left = self.config.model.max_prompt_tokens - used - sum(h.passage.token_count for h in fresh)
+        notes = sum(h.passage.token_count for h in fresh)
+        cap = self.config.recall.note_tokens  # what is read of the notes, at most (excerpt.py)
+        left = self.config.model.max_prompt_tokens - used - (min(notes, cap) if cap else notes)
         history = [{"role": "system", "content": system}] if system else []
         history += fit_history(turns, left, self.count_tokens)  # the oldest turns cut first
         m = self.config.model

@@ -13,6 +13,9 @@ it)``, as in BM25's idf: measured over the notes being read, never a word list. 
 sentence is read before the first note's next-best: the search ranks notes by words, and the
 answer is often in the second note (measured on squad/: whole notes answer 40%; the first note's
 sentences alone lost "When was the Duchy of Normandy founded?", whose sentence was in the second).
+A line of up to ``FACT_WORDS`` words is one unit, as in ``facts``: a chat turn's sentences after
+its first would be read without "On <date>, <name> said:" (measured on locomo/: whole notes 9%,
+sentences 3%).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def _split(notes: Sequence[str], signal: WordSignal, count: CountTokens) -> list
     out: list[_Sentence] = []
     for n, note in enumerate(notes):
         heading = ""
-        for s in sentences(note, limit=0):
+        for s in sentences(note):  # a line of up to FACT_WORDS words (a chat turn) stays whole
             if _HEADING.match(s):
                 heading = s
                 continue

@@ -111,7 +111,7 @@ def test_a_word_on_every_line_counts_less_and_a_long_sentence_is_cut_around_the_
     assert "Quill" in cut and _words(cut) <= 12
     # notes the cap leaves no room in are dropped; with nothing in common the best note's start is read
     other = "The cellar holds forty bottles of cider. " * 3
-    assert excerpts(QUESTION, [f"{FERRIES} {KEYS}", other], 12, signal, _words) == [FERRIES]
+    assert excerpts(QUESTION, [f"{FERRIES}\n{KEYS}", other], 12, signal, _words) == [FERRIES]
     assert excerpts("What colour is the moon?", [other.strip(), FERRIES], 7, signal, _words) == [
         "The cellar holds forty bottles of cider."
     ]
