@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sleepd.memory.facts import WordSignal, normal, sentences
+from sleepd.memory.tokens import CountTokens
 
-CountTokens = Callable[[str], int]
 GAP = " ... "  # between sentences of one note that were not next to each other
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 
@@ -36,7 +36,7 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 @dataclass(frozen=True)
 class _Sentence:
     note: int  # index into the notes
-    pos: int  # order within its note
+    pos: int  # index into all the notes' sentences, in order
     text: str
     heading: str  # the last heading line above it in its note, '' if none
     stems: frozenset[str]
@@ -69,11 +69,13 @@ def _scores(question: str, units: Sequence[_Sentence], signal: WordSignal) -> di
     word it shares as written (the 5-letter stem joins "Normandy" and "Normans"; the word as
     written tells them apart)."""
     score = dict.fromkeys((u.pos for u in units), 0.0)
-    for key, share in ((lambda u: u.stems, 1.0), (lambda u: u.forms, 0.5)):
-        q = _stems(question, signal) if share == 1.0 else _forms(question, signal)
-        df = Counter(w for u in units for w in key(u))
-        for u in units:
-            score[u.pos] += share * sum(math.log(1 + len(units) / df[w]) for w in key(u) & q)
+    for words, q, share in (
+        ([u.stems for u in units], _stems(question, signal), 1.0),
+        ([u.forms for u in units], _forms(question, signal), 0.5),
+    ):
+        df = Counter(w for ws in words for w in ws)
+        for u, ws in zip(units, words, strict=True):
+            score[u.pos] += share * sum(math.log(1 + len(units) / df[w]) for w in ws & q)
     return score
 
 
