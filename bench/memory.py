@@ -50,13 +50,22 @@ def result_table(result: dict, title: str, batches: int) -> list[str]:
         vs = f"{result[key] / ceiling:.2f}x" if ceiling else "-"
         table.append(f"| {name} | {result[key]:.0%} | {vs} | " + " | ".join(per_kind) + " |")
     table += [f"| baseline: {k} | {v:.0%} | | |" for k, v in result["baselines"].items() if k != "no_memory"]
+    if greedy := result.get("greedy"):
+        table += [
+            f"| closed-book, greedy recitation (no ranking by the writer) | {greedy['after']:.0%} | "
+            f"{greedy['after'] / ceiling:.2f}x | " + " | ".join("" for _ in kinds) + " |",
+            f"| default chat, greedy recitation | {greedy['chat']:.0%} | {greedy['chat'] / ceiling:.2f}x | "
+            + " | ".join("" for _ in kinds)
+            + " |",
+        ]
     buffer = result["buffer"]
     writing = result.get("question_writing") or {}
     table += [
         "",
         f"- closed-book / buffer: {result['after'] / buffer:.2f}x" if buffer else "- buffer: 0",
         f"- general answers kept: closed-book {result['general_kept']} (of {result['general_base_correct']}"
-        f" base-right); default chat {result.get('general_kept_chat')}",
+        f" base-right); default chat {result.get('general_kept_chat')}"
+        + (f"; closed-book with greedy recitations {greedy['general_kept']}" if greedy else ""),
         f"- cost: {result['train_tokens_per_new_token']:.1f} training tokens per new token "
         f"({result['new_tokens']} new tokens); {result['sleep_seconds_per_1k_new_tokens']:.0f} s of sleep "
         f"per 1k new tokens; sleeps {', '.join(f'{t:.0f} s' for t in result['sleep_seconds'])}",

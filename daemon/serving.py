@@ -131,6 +131,7 @@ class ChatService:
             cancel=cancel,
             search=None if req.closed_book else self._buffer_search,
             note_tokens=self.config.recall.note_tokens,
+            beams=self.config.recall.recite_beams,
         )
         log.debug(
             "chat in session %d (%s): version %s, recitations kept %d read %d dropped %d, buffer notes %d",

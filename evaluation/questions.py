@@ -72,11 +72,13 @@ def closed_book(
     min_coverage: float = RecallConfig.min_coverage,
     search: Search | None = None,
     note_tokens: int = 0,
+    beams: int = 1,
 ) -> list[bool]:
     """Answers from the weights alone (recite, then read), or with ``notes_for`` also from the
     buffer, as default chat answers (``recite=False``: the buffer alone, what chat said before any
     sleep).
 
+    ``beams``: recitations per query ranked by the prior's writer (``RecallConfig.recite_beams``).
     ``trace`` (if given) gets one record per question: what was recited, kept and dropped, the answer.
     """
     hits = []
@@ -91,6 +93,7 @@ def closed_book(
             min_coverage=min_coverage,
             search=search,
             note_tokens=note_tokens,
+            beams=beams,
         )
         answer = "".join(stream)
         hits.append(hit(answer, q.a))

@@ -48,6 +48,7 @@ def default_chat(store: Store, config: Config) -> dict[str, Any]:
         "min_coverage": config.recall.min_coverage,
         "search": lambda t: [h.passage.text for h in store.search(t, k=3)],
         "note_tokens": config.recall.note_tokens,
+        "beams": config.recall.recite_beams,
     }
 
 
@@ -158,6 +159,7 @@ def run_eval(
         ]
     ceiling_hits, before_hits, general_base = rows["ceiling"], rows["before"], rows["general_base"]
 
+    beams = config.recall.recite_beams
     retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
     sleep_seconds, tokens, train_seconds, new_tokens, held = [], 0, 0.0, 0, 0
     rejected: list[dict[str, Any]] = []
@@ -184,13 +186,15 @@ def run_eval(
         recite = served is not None
         last_hits: list[bool] = []
         for i in range(j + 1):
-            hits = closed_book(lm, by_batch[i], recite=recite, trace=trace if j == batches - 1 else None)
+            hits = closed_book(
+                lm, by_batch[i], recite=recite, trace=trace if j == batches - 1 else None, beams=beams
+            )
             retention[i][j] = share(hits)
             last_hits += hits
             log(f"  batch {i + 1} after sleep {j + 1}: {retention[i][j]:.2f}")
     # After the last sleep every batch was just measured; only questions outside all batches remain.
     unassigned = [q for q in questions if q.source not in batch_of]
-    after_hits = last_hits + closed_book(lm, unassigned, recite=recite)
+    after_hits = last_hits + closed_book(lm, unassigned, recite=recite, beams=beams)
     asked = [q for group in by_batch for q in group] + unassigned  # the order after_hits holds
     after = share(after_hits)
 
@@ -206,7 +210,7 @@ def run_eval(
     buffer_hits = rows["buffer"]
     log("default chat (weights and buffer) ...")
     chat_hits = with_buffer(lm, recite)
-    general_kept = share(closed_book(lm, general_base, recite=recite)) if general_base else None
+    general_kept = share(closed_book(lm, general_base, recite=recite, beams=beams)) if general_base else None
     # the same through default chat, the path people use (buffer notes in the prompt, recitations
     # grounded in the buffer): of the general answers chat got right before the sleep, those kept
     chat_right = [q for q, h in zip(general_base, with_buffer(base, False, general_base), strict=True) if h]
@@ -240,6 +244,17 @@ def run_eval(
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
     }
+    if recite and beams > 1 and lm.writer is not None:
+        # the same weights with greedy recitations and the coverage test (no ranking by the
+        # prior's writer): what the ranking adds, measured in this run
+        log("closed-book and default chat with greedy recitations ...")
+        greedy = closed_book(lm, asked, recite=True)
+        chat_greedy = closed_book(lm, questions, recite=True, **{**default_chat(store, config), "beams": 1})
+        out["greedy"] = {
+            "after": share(greedy),
+            "chat": share(chat_greedy),
+            "general_kept": share(closed_book(lm, general_base, recite=True)) if general_base else None,
+        }
     if forget:
         before = {q.q: h for q, h in zip(asked, after_hits, strict=True)}
         out["forget"] = _forget_and_measure(config, store, docs, forget, questions, before, log)

@@ -11,8 +11,30 @@ from sleepd.storage.config import Config
 
 from .model import LoadedModel, load_model, memory_of
 from .precision import Precision, resolve, resolve_device
+from .prior import Prior, prior_for_source
 
 log = logging.getLogger(__name__)
+
+WRITER_ADAPTER = "prior-writer"
+
+
+def attach_writer(lm: LoadedModel, prior: Prior | None) -> bool:
+    """Load ``prior``'s question writer beside ``lm``'s memory adapter, inactive until a turn asks
+    for it (``ModelTurns.hold_adapter``; serving/rerank.py); False where there is none, or ``lm``
+    carries no adapter to sit beside."""
+    if prior is None or prior.writer_dir is None or not hasattr(lm.model, "load_adapter"):
+        return False
+    if WRITER_ADAPTER not in lm.model.peft_config:
+        lm.model.load_adapter(str(prior.writer_dir), adapter_name=WRITER_ADAPTER)
+    lm.writer = WRITER_ADAPTER
+    return True
+
+
+def detach_writer(lm: LoadedModel) -> None:
+    """Remove the writer again: a trained model is saved without it."""
+    if lm.writer is not None and lm.writer in lm.model.peft_config:
+        lm.model.delete_adapter(lm.writer)
+    lm.writer = None
 
 
 def attach_adapter(lm: LoadedModel, adapter_dir: Any, trainable: bool = False) -> LoadedModel:
@@ -48,8 +70,8 @@ def serving_precision(config: Config) -> Precision:
 
 
 def load_with_memory(config: Config, version: int | None = None) -> tuple[LoadedModel, int | None]:
-    """Base model plus memory ``version`` (default: current), in the serving number format;
-    returns the version used."""
+    """Base model plus memory ``version`` (default: current), in the serving number format, with
+    the prior's question writer beside it where there is one; returns the version used."""
     import torch
 
     lm = load_model(config, dtype=torch.bfloat16 if serving_precision(config).bf16 else torch.float32)
@@ -57,4 +79,7 @@ def load_with_memory(config: Config, version: int | None = None) -> tuple[Loaded
     version = versions.current() if version is None else version
     if version is None:
         return lm, None
-    return attach_adapter(lm, versions.path_of(version)), version
+    served = attach_adapter(lm, versions.path_of(version))
+    # the prior's question writer picks among recitations (serving/rerank.py)
+    attach_writer(served, prior_for_source(config, lm.source))
+    return served, version

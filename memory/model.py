@@ -61,6 +61,7 @@ class LoadedModel:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     source: ModelSource
+    writer: str | None = None  # the prior's question writer as a second adapter (serving/rerank.py)
     turns: ModelTurns = field(init=False)  # every generation holds the model through this
 
     def __post_init__(self) -> None:

@@ -64,6 +64,19 @@ class ModelTurns:
                 self._adapter_on = True
             self._release()
 
+    @contextmanager
+    def hold_adapter(self, name: str) -> Iterator[None]:
+        """The model is this thread's for the block with peft adapter ``name`` active in place of
+        the served one (the question writer scoring recitations); the served one is back after."""
+        self._acquire(True, fresh=True)
+        served = self._model.active_adapter
+        try:
+            self._model.set_adapter(name, inference_mode=True)
+            yield
+        finally:
+            self._model.set_adapter(served, inference_mode=True)
+            self._release()
+
     def pass_turn(self, adapter_on: bool = True) -> None:
         """Between two steps of a held generation: let those waiting go first, then take it back."""
         if not self._queue:  # read without the lock: a newcomer just waits one more step

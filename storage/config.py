@@ -227,8 +227,14 @@ class RecallConfig:
     # of the question's words (memory/serving/excerpt.py). First-token latency is the prompt's
     # prefill, so this is what bounds it however big the vault and its notes grow.
     note_tokens: int = NOTE_TOKENS
+    # Recitations decoded per query (beam search) where the consolidation prior's question writer
+    # is present: the one under which the writer finds the question likeliest is read
+    # (memory/serving/rerank.py). 1: the greedy recitation and the min_coverage test alone.
+    recite_beams: int = 4
 
     def __post_init__(self) -> None:
+        if self.recite_beams < 1:
+            raise ConfigError(f"recall.recite_beams must be 1 or more, got {self.recite_beams}")
         if self.buffer_notes < 0:
             raise ConfigError(f"recall.buffer_notes must be 0 or more, got {self.buffer_notes}")
         if self.note_tokens < 0:

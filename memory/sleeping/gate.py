@@ -55,6 +55,7 @@ class BufferView:
     notes_for: Callable[[str], Sequence[str]]  # question -> buffer notes in the prompt
     search: Callable[[str], Sequence[str]]  # recitation -> passages it may recite
     note_tokens: int = 0  # RecallConfig.note_tokens: what chat reads of its notes
+    beams: int = 1  # RecallConfig.recite_beams: recitations per query the prior's writer ranks
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def general_kept(lm: LoadedModel, buffer: BufferView | None = None) -> float:
     recitations grounded in it. Without, the plain model against closed-book."""
     notes_for = buffer.notes_for if buffer else (lambda _q: [])
     cap = buffer.note_tokens if buffer else 0
+    beams = buffer.beams if buffer else 1
     before = []
     for q, a in GENERAL_PROBES:
         if buffer is None:
@@ -106,7 +108,7 @@ def general_kept(lm: LoadedModel, buffer: BufferView | None = None) -> float:
     for q, a in before:
         search = buffer.search if buffer else None
         stream, _rec = answer_with_memory(
-            lm, q, PROBE_GEN, notes=notes_for(q), search=search, note_tokens=cap
+            lm, q, PROBE_GEN, notes=notes_for(q), search=search, note_tokens=cap, beams=beams
         )
         kept += hit("".join(stream), a)
     return kept / len(before)

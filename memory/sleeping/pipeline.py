@@ -20,7 +20,7 @@ from typing import Any
 
 from sleepd.memory.architecture import n_layers
 from sleepd.memory.facts import WordSignal
-from sleepd.memory.loader import attach_adapter, save_adapter
+from sleepd.memory.loader import attach_adapter, attach_writer, detach_writer, save_adapter
 from sleepd.memory.model import LoadedModel, load_model, memory_of
 from sleepd.memory.precision import resolve as resolve_precision
 from sleepd.memory.prior import Prior, prior_for_source
@@ -342,20 +342,25 @@ def run_sleep(
         log.warning("sleep: training cut at the budget's deadline after %d steps", stats.steps)
 
     report("gate", 0, 1, {})
-    verdict = run_gate(
-        adapted,
-        data.learned,
-        cfg.gate_min_recall,
-        cfg.gate_min_general_kept,
-        data.replay,
-        replay_before,
-        cfg.gate_min_replay_kept,
-        BufferView(
-            lambda q: [h.passage.text for h in store.notes_for(q, config.recall)],
-            lambda t: [h.passage.text for h in store.search(t, k=3)],
-            config.recall.note_tokens,
-        ),
-    )
+    attach_writer(adapted, prior)  # the gate judges chat's own path: recitations the writer ranks
+    try:
+        verdict = run_gate(
+            adapted,
+            data.learned,
+            cfg.gate_min_recall,
+            cfg.gate_min_general_kept,
+            data.replay,
+            replay_before,
+            cfg.gate_min_replay_kept,
+            BufferView(
+                lambda q: [h.passage.text for h in store.notes_for(q, config.recall)],
+                lambda t: [h.passage.text for h in store.search(t, k=3)],
+                config.recall.note_tokens,
+                config.recall.recite_beams,
+            ),
+        )
+    finally:
+        detach_writer(adapted)  # the version is saved without it
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
         log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)

@@ -1,0 +1,93 @@
+"""Which recitation the weights meant: several per question, ranked by the prior's question writer.
+
+Greedy decoding gives one recitation per query, and on real text it is often a neighbour of the
+right fact (measured on squad/ after one sleep: the right fact was among 4 beams of the two query
+forms for 20 of 53 questions, the greedy recitation for 8). The consolidation prior's question
+writer (``memory/questions.py``) was trained on crowd questions to write, for a note, the question
+people ask of it; read backwards it is a relevance model: ``log P(question | note)`` (query
+likelihood, as in doc2query / DSI-QG ranking). So recall decodes a few beams per query and reads
+the one under which the question is likeliest (it held the answer for 18 of those 20 questions).
+
+The same score says whether any recitation is worth reading at all: its gain over the writer's
+likelihood of the question under an empty note (a pointwise mutual information, per question
+token). A general question ("Who wrote Pride and Prejudice?") gets some note recited with
+confidence, but no note of the user's makes it likelier, so none is read and the plain model
+answers. This replaces the word-overlap test where a writer is present; a model without a prior
+keeps the greedy recitation and the overlap test.
+
+The writer is a second LoRA adapter of the served peft model (``loader.attach_writer``), switched on only
+for the one scoring forward pass (``ModelTurns.hold_adapter``), so it costs ~19 MB, not a model copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sleepd.memory.model import LoadedModel
+from sleepd.memory.questions import writer_prompt
+
+
+def recite_beams(lm: LoadedModel, prompt: str, beams: int, max_new_tokens: int) -> list[tuple[str, float]]:
+    """The ``beams`` best continuations of raw ``prompt`` with the memory adapter on, best first,
+    each with its beam score (length-normalised log-probability)."""
+    import torch
+
+    from .generate import GenerationConfig, _generate_kwargs
+
+    tok = lm.tokenizer
+    enc = tok(prompt, add_special_tokens=False, return_tensors="pt").to(lm.model.device)
+    gen = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0, repetition_penalty=1.0)
+    with torch.inference_mode(), lm.turns.hold(True):
+        out = lm.model.generate(
+            **enc,  # input_ids [1, T]
+            num_beams=beams,
+            num_return_sequences=beams,
+            early_stopping=True,
+            return_dict_in_generate=True,
+            output_scores=True,
+            **_generate_kwargs(lm, gen, True),
+        )  # sequences [beams, T + N]
+    texts = tok.batch_decode(out.sequences[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    return [(t.strip(), float(s)) for t, s in zip(texts, out.sequences_scores, strict=True)]
+
+
+def question_logprobs(lm: LoadedModel, question: str, notes: Sequence[str]) -> tuple[list[float], int]:
+    """``log P(question | note)`` under the writer for each note (summed over the question's
+    tokens), and the question's token count. One forward pass over all notes, right-padded."""
+    import torch
+
+    assert lm.writer is not None
+    tok = lm.tokenizer
+    q_ids = tok(" " + question.strip(), add_special_tokens=False)["input_ids"]
+    rows = [tok(writer_prompt(n), add_special_tokens=False)["input_ids"] for n in notes]
+    width = max(len(r) for r in rows) + len(q_ids)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)  # [B, W]
+    mask = torch.zeros((len(rows), width), dtype=torch.long)  # [B, W]
+    for i, r in enumerate(rows):
+        ids[i, : len(r) + len(q_ids)] = torch.tensor(r + q_ids)
+        mask[i, : len(r) + len(q_ids)] = 1
+    device = lm.model.device
+    with torch.inference_mode(), lm.turns.hold_adapter(lm.writer):
+        logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # [B, W, V]
+    target = torch.tensor(q_ids, device=device)  # [Q]
+    out = []
+    for i, r in enumerate(rows):
+        # the logits one position before each question token predict it
+        step = logits[i, len(r) - 1 : len(r) - 1 + len(q_ids)].float()  # [Q, V]
+        out.append(float(torch.log_softmax(step, -1).gather(1, target[:, None]).sum()))
+    return out, len(q_ids)
+
+
+def rank_by_question(lm: LoadedModel, question: str, texts: Sequence[str]) -> list[tuple[float, str]]:
+    """``texts`` as (gain, text), best first: gain = how much likelier the writer finds the
+    question under the text than under an empty note, per question token."""
+    scores, n = question_logprobs(lm, question, ["", *texts])
+    null = scores[0]
+    ranked = [((s - null) / max(1, n), t) for s, t in zip(scores[1:], texts, strict=True)]
+    return sorted(ranked, key=lambda x: -x[0])
+
+
+def has_writer(lm: Any) -> bool:
+    return getattr(lm, "writer", None) is not None
