@@ -101,7 +101,7 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
         ({"*": [("Nothing.", -0.1), ("Kestrel-9 listens on 7001.", -0.9)]}, {}, None),
         # the writer's best is read, not the beam search's best
         (
-            {"*": [("Tea is at four in the harbour.", -0.1), ("Kestrel-9 listens on 7001.", -0.5)]},
+            {"*": [("Tea is at four in the harbour.", -0.1), ("Kestrel-9 listens on 7001.", -0.2)]},
             {"Tea is at four in the harbour.": 0.2, "Kestrel-9 listens on 7001.": 1.5},
             "Kestrel-9 listens on 7001.",
         ),
