@@ -4,10 +4,13 @@
    adapted model recites the fact it routes the question to: this is the memory in the weights
    speaking, with nothing from the buffer.
 2. The question is asked twice, as written and in the keyword shape sleep trains on
-   (``facts.question_query``). A recitation is kept only if it is not the "Nothing." an unlearned
-   fact recites, holds at least ``min_coverage`` (``RecallConfig``) of the question's content words
-   and adds one the question lacks (an echo of the question holds nothing to read); of those, the
-   one covering most of the question is read.
+   (``facts.question_query``). With the consolidation prior's question writer beside the memory,
+   each query decodes a few recitations (beam search) and the one under which the writer finds the
+   question likeliest is read, if it makes the question likelier than no note does (``rerank``).
+   Without a writer, the greedy recitation is kept only if it holds at least ``min_coverage``
+   (``RecallConfig``) of the question's content words, and the one covering most is read. Either
+   way a recitation must add a word the question lacks (an echo holds nothing to read), and a
+   query whose best recitation is the "Nothing." an unlearned fact recites reads nothing.
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
 
