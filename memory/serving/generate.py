@@ -40,9 +40,11 @@ class _TakeTurns:
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # [B]
 
 
-def _generate_kwargs(
+def generate_kwargs(
     lm: LoadedModel, gen: GenerationConfig, adapter: bool = True, cancel: threading.Event | None = None
 ) -> dict[str, Any]:
+    """The keyword arguments of ``model.generate`` for one turn: sampling or greedy, the stop on
+    end-of-turn, and yielding to a waiting chat (``_TakeTurns``)."""
     from transformers import StoppingCriteriaList
 
     kwargs: dict[str, Any] = {
@@ -108,7 +110,7 @@ def _stream(
     def run() -> None:
         try:
             with torch.inference_mode(), lm.turns.hold(adapter):
-                lm.model.generate(**enc, streamer=streamer, **_generate_kwargs(lm, gen, adapter, cancel))
+                lm.model.generate(**enc, streamer=streamer, **generate_kwargs(lm, gen, adapter, cancel))
         except BaseException as e:  # surfaced to the caller below
             error.append(e)
             streamer.end()
@@ -146,7 +148,7 @@ def complete_scored(
     import torch
 
     enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(lm.model.device)
-    kwargs = _generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0), adapter)
+    kwargs = generate_kwargs(lm, dataclasses.replace(gen, temperature=0.0), adapter)
     with torch.inference_mode(), lm.turns.hold(adapter):
         out = lm.model.generate(**enc, return_dict_in_generate=True, output_scores=True, **kwargs)
     new = out.sequences[0, enc["input_ids"].shape[1] :]  # [N]

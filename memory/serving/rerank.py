@@ -6,7 +6,8 @@ forms for 20 of 53 questions, the greedy recitation for 8). The consolidation pr
 writer (``memory/questions.py``) was trained on crowd questions to write, for a note, the question
 people ask of it; read backwards it is a relevance model: ``log P(question | note)`` (query
 likelihood, as in doc2query / DSI-QG ranking). So recall decodes a few beams per query and reads
-the one under which the question is likeliest (it held the answer for 18 of those 20 questions).
+the one under which the question is likeliest (with the confidence floor of recall.py it picks
+the one holding the answer for 17 of those 20).
 
 The same score says whether any recitation is worth reading at all: its gain over the writer's
 likelihood of the question under an empty note (a pointwise mutual information, per question
@@ -33,7 +34,7 @@ def recite_beams(lm: LoadedModel, prompt: str, beams: int, max_new_tokens: int) 
     each with its beam score (length-normalised log-probability)."""
     import torch
 
-    from .generate import GenerationConfig, _generate_kwargs
+    from .generate import GenerationConfig, generate_kwargs
 
     tok = lm.tokenizer
     enc = tok(prompt, add_special_tokens=False, return_tensors="pt").to(lm.model.device)
@@ -46,7 +47,7 @@ def recite_beams(lm: LoadedModel, prompt: str, beams: int, max_new_tokens: int) 
             early_stopping=True,
             return_dict_in_generate=True,
             output_scores=True,
-            **_generate_kwargs(lm, gen, True),
+            **generate_kwargs(lm, gen, True),
         )  # sequences [beams, T + N]
     texts = tok.batch_decode(out.sequences[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     return [(t.strip(), float(s)) for t, s in zip(texts, out.sequences_scores, strict=True)]
