@@ -129,6 +129,7 @@ def run_eval(
     compared in one run share them."""
     from sleepd.ingest.ingestor import make_ingestor
     from sleepd.memory.loader import load_with_memory
+    from sleepd.memory.model import memory_of
     from sleepd.memory.precision import resolve as resolve_precision
     from sleepd.memory.sleeping.pipeline import GateRejected, run_sleep
     from sleepd.memory.tokens import load_token_counter
@@ -162,6 +163,7 @@ def run_eval(
     beams = config.recall.recite_beams
     retention: list[list[float | None]] = [[None] * batches for _ in range(batches)]
     sleep_seconds, tokens, train_seconds, new_tokens, held = [], 0, 0.0, 0, 0
+    writing: dict[str, Any] | None = None
     rejected: list[dict[str, Any]] = []
     lm = base
     for j, group in enumerate(groups):
@@ -182,6 +184,8 @@ def run_eval(
         finally:
             sleep_seconds.append(time.perf_counter() - t0)
         lm, served = load_with_memory(config)
+        if served is not None:  # what the prior's writer wrote in that sleep (None: no prior)
+            writing = memory_of(config).info(served).meta.get("question_writing") or writing
         # as chat does: recite from the weights only when a memory version is served
         recite = served is not None
         last_hits: list[bool] = []
@@ -243,6 +247,7 @@ def run_eval(
         "precision": precision.as_dict(),
         "baselines": {"no_memory": share(before_hits)},
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
+        "question_writing": writing,  # of the last sleep that wrote a version
     }
     if recite and beams > 1 and lm.writer is not None:
         # the same weights with greedy recitations and the coverage test (no ranking by the

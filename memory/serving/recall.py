@@ -130,8 +130,9 @@ def _recite_ranked(lm: LoadedModel, question: str, beams: int) -> Recollection:
     rec = Recollection(question)
     q_words = signal.stems(question)
     found: dict[str, str] = {}  # recitation -> the query that recited it
-    for query in dict.fromkeys([question_query(question, signal), question]):
-        texts = recite_beams(lm, recall_prompt(query), beams, RECITE_GEN.max_new_tokens)
+    queries = list(dict.fromkeys([question_query(question, signal), question]))
+    decoded = recite_beams(lm, [recall_prompt(q) for q in queries], beams, RECITE_GEN.max_new_tokens)
+    for query, texts in zip(queries, decoded, strict=True):
         if not texts or is_nothing(texts[0][0]):  # the weights' best answer: an unlearned fact
             rec.dropped.append((query, texts[0][0] if texts else ""))
             continue

@@ -32,6 +32,7 @@ def test_a_rejected_sleep_is_recorded_and_the_run_goes_on(
     assert len(result["sleep_seconds"]) == 2
     assert result["retention"][0][1] is not None and result["retention"][1][1] is not None
     assert result["train_tokens_per_new_token"] == 0  # no version was written
+    assert result["question_writing"] is None  # nor a question-writing record
     # no version served: as chat, nothing is recited, so closed-book is the plain model's answers
     assert result["after"] == result["before"] and result["chat"] == result["buffer"]
     assert result["precision"] == {"dtype": "fp32", "reason": "set in the config (fp32)"}

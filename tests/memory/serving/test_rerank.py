@@ -59,7 +59,7 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
     from sleepd.memory.prompts import recall_prompt
     from sleepd.memory.serving.generate import complete
     from sleepd.memory.serving.recall import RECITE_GEN, answer_with_memory
-    from sleepd.memory.serving.rerank import question_logprobs, rank_by_question
+    from sleepd.memory.serving.rerank import question_logprobs, rank_by_question, recite_beams
     from sleepd.memory.sleeping.pipeline import run_sleep
 
     prior = _random_prior(tiny_config)
@@ -86,6 +86,14 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
     with pytest.raises(RuntimeError), lm.turns.hold_adapter(WRITER_ADAPTER):
         raise RuntimeError("a failed scoring pass")
     assert lm.model.active_adapter == "default"
+
+    # both query forms go through one left-padded beam search: as each would alone
+    prompts = [recall_prompt("kestrel-9 port?"), recall_prompt("Which port does the server kestrel-9 use?")]
+    together = recite_beams(lm, prompts, 2, 8)
+    for p, beams in zip(prompts, together, strict=True):
+        (alone,) = recite_beams(lm, [p], 2, 8)
+        assert [t for t, _s in beams] == [t for t, _s in alone]
+        assert [s for _t, s in beams] == pytest.approx([s for _t, s in alone], abs=1e-3)
 
     ranked = rank_by_question(lm, question, notes)
     assert [g for g, _t in ranked] == sorted((g for g, _t in ranked), reverse=True)
@@ -122,7 +130,9 @@ def test_what_the_ranked_recall_reads(
         tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
         writer = "prior-writer"
 
-    monkeypatch.setattr(recall, "recite_beams", lambda _lm, _prompt, _n, _max: beams_by_query["*"])
+    monkeypatch.setattr(
+        recall, "recite_beams", lambda _lm, prompts, _n, _max: [beams_by_query["*"]] * len(prompts)
+    )
     monkeypatch.setattr(
         recall,
         "rank_by_question",
