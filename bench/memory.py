@@ -1,7 +1,7 @@
 """Memory benchmark: `sleepd eval` on a set with the general probe, written to bench/results/.
 
 Usage: .venv/bin/python bench/memory.py [--set devset|squad|squad-large|locomo|DIR] [--batches 1]
-           [--no-baselines] [--no-speed] [--forget SRC] [--tag T] [--prior config|none|compare]
+           [--no-baselines] [--no-speed] [--no-greedy] [--forget SRC] [--tag T] [--prior config|none|compare]
            [--vs KEY=VALUE[,KEY=VALUE...] ...]
 ``--vs stop_recited=false`` runs that recipe first and the configured one after it, in one run;
 each ``--vs`` is one more recipe (``--vs epochs=3,cloze_queries=1 --vs epochs=4``).
@@ -159,6 +159,11 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--forget", help="a devset source to forget after the last sleep, e.g. notes/x.md")
     parser.add_argument("--no-speed", action="store_true", help="skip the training speed comparison")
+    parser.add_argument(
+        "--no-greedy",
+        action="store_true",
+        help="skip the rows with greedy recitations (what the writer's ranking adds; a third of the run)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result files, e.g. -last10")
     parser.add_argument(
         "--prior",
@@ -215,6 +220,7 @@ def main() -> None:
             trace=traces[name],
             forget=args.forget,
             base_rows=base_rows,
+            greedy_rows=not args.no_greedy,
         )
     table = []
     if len(results) > 1:

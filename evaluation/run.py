@@ -121,12 +121,14 @@ def run_eval(
     trace: list[dict[str, Any]] | None = None,
     forget: str | None = None,
     base_rows: dict[str, Any] | None = None,
+    greedy_rows: bool = True,
 ) -> dict[str, Any]:
     """``forget``: a source (path relative to ``docs``) to forget after the last sleep, then sleep
     again and measure recall on its questions and on the others (``out["forget"]``).
     ``base_rows``: filled with the rows that depend only on the base model and the set (ceiling, no
     memory, buffer, the general questions it answers) and reused when already filled, so two recipes
-    compared in one run share them."""
+    compared in one run share them. ``greedy_rows``: also measure the same weights with greedy
+    recitations, where the prior's writer ranks them (``out["greedy"]``)."""
     from sleepd.ingest.ingestor import make_ingestor
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.model import memory_of
@@ -249,7 +251,7 @@ def run_eval(
         "home": str(root) if os.environ.get("SLEEPD_EVAL_KEEP") else None,
         "question_writing": writing,  # of the last sleep that wrote a version
     }
-    if recite and beams > 1 and lm.writer is not None:
+    if greedy_rows and recite and beams > 1 and lm.writer is not None:
         # the same weights with greedy recitations and the coverage test (no ranking by the
         # prior's writer): what the ranking adds, measured in this run
         log("closed-book and default chat with greedy recitations ...")
