@@ -184,6 +184,34 @@ def notes_to_read(
     return extra + list(notes)
 
 
+def memory_leads(
+    lm: LoadedModel,
+    question: str,
+    passage: str,
+    recitation: str,
+    notes: Sequence[str],
+    note_tokens: int,
+    signal: WordSignal,
+    count: Callable[[str], int],
+) -> list[str] | None:
+    """What default chat reads when the weights found a better note than the search: the
+    sentences of the grounded ``passage`` that ``recitation`` recites, alone, if the prior's writer
+    finds the question likelier under them than under any buffer note as chat would read it;
+    else None (chat reads as ``notes_to_read`` says).
+
+    The writer arbitrates because word coverage cannot: a recitation that routed the question to
+    the right fact often shares fewer of its words than the search's best note. Read alone because
+    a small model reads one note well and two badly. Measured on one squad/ sleep: the buffer's
+    prompt 21 of 53, this rule 23 (two gained, none lost); the memory's note read first, before
+    the buffer's, also 23 but losing one the buffer had; read whenever grounded, 17."""
+    focus = excerpts(recitation, [passage], note_tokens, signal, count)  # as written in the note
+    if not focus:
+        return None
+    buffer = [n for n in excerpts(question, notes, note_tokens, signal, count) if n not in focus]
+    ranked = rank_by_question(lm, question, [*focus, *buffer])
+    return focus if ranked[0][1] in focus else None
+
+
 def _count(tokenizer: Any, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -209,14 +237,25 @@ def answer_with_memory(
     none) caps what is read: past it, the sentences that cover the question (``excerpt``).
     ``beams`` (``RecallConfig.recite_beams``): recitations per query ranked by the prior's writer."""
     signal = word_signal(lm.tokenizer)
+
+    def count(text: str) -> int:
+        return _count(lm.tokenizer, text)
+
     rec = recite_for(lm, question, min_coverage, beams) if recite else Recollection(question)
+    led: list[str] | None = None
     if search is not None and rec.recitations:
         grounded = [(q, ground(t, search, signal), t) for q, t in rec.recitations]
         rec.dropped += [(q, t) for q, g, t in grounded if g is None]
         rec.recitations = [(q, g) for q, g, _t in grounded if g is not None]
-    read = notes_to_read(question, [t for _, t in rec.recitations], notes, signal)
-    rec.read = [t for t in read if t not in notes]
-    read = excerpts(question, read, note_tokens, signal, lambda t: _count(lm.tokenizer, t))
+        kept = [(g, t) for _q, g, t in grounded if g is not None]
+        if kept and beams > 1 and has_writer(lm):
+            led = memory_leads(lm, question, *kept[0], notes, note_tokens, signal, count)
+    if led is not None:
+        read = rec.read = led
+    else:
+        read = notes_to_read(question, [t for _, t in rec.recitations], notes, signal)
+        rec.read = [t for t in read if t not in notes]
+        read = excerpts(question, read, note_tokens, signal, count)
     messages = reading_messages(question, read, history)
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen

@@ -140,3 +140,49 @@ def test_what_the_ranked_recall_reads(
     )
     rec = recall.recite_for(Served(), "Which port does kestrel-9 use?", beams=2)  # type: ignore[arg-type]
     assert [t for _q, t in rec.recitations] == ([read] if read else [])
+
+
+@pytest.mark.parametrize("writer_prefers_memory", [True, False])
+def test_default_chat_reads_the_memorys_note_alone_only_where_the_writer_prefers_it(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, writer_prefers_memory: bool
+) -> None:
+    from transformers import AutoTokenizer
+
+    from sleepd.memory.serving import recall
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+
+    class Served:
+        tokenizer = tok
+        writer = "prior-writer"
+
+    passage = (  # one paragraph of more than FACT_WORDS words: read by the sentence
+        "The harbour office opens at eight on weekdays and at ten on Sundays and holidays. "
+        "The ferry Amber Finch is skippered by Ragnar Solheim. "
+        "Tickets are sold on board and at the kiosk by the pier, cash or card. "
+        "The cafe beside the waiting room closes at six, earlier in the winter months."
+    )
+    recitation = "The ferry Amber Finch is skippered by Ragnar Solheim."
+    buffer_note = "Ferry tickets for the Amber Finch cost twelve crowns; the ferry leaves at nine."
+
+    def rank(_lm: object, _q: str, texts: list[str]) -> list[tuple[float, str]]:
+        best = (lambda t: "Solheim" in t) if writer_prefers_memory else (lambda t: "crowns" in t)
+        return sorted(((1.0 if best(t) else 0.1, t) for t in texts), reverse=True)
+
+    monkeypatch.setattr(recall, "rank_by_question", rank)
+    signal = recall.word_signal(tok)
+    read = recall.memory_leads(
+        Served(),  # type: ignore[arg-type]
+        "Who skippers the Amber Finch?",
+        passage,
+        recitation,
+        [buffer_note],
+        note_tokens=24,
+        signal=signal,
+        count=lambda t: len(tok(t, add_special_tokens=False)["input_ids"]),
+    )
+    if writer_prefers_memory:  # the passage's recited sentence, as written, and nothing else
+        assert read is not None and len(read) == 1 and "Ragnar Solheim" in read[0]
+        assert "cafe" not in read[0] and "crowns" not in read[0]
+    else:  # the buffer reads as it would have without the memory
+        assert read is None
