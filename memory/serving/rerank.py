@@ -44,13 +44,8 @@ def recite_beams(
 
     tok = lm.tokenizer
     rows = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    width = max(len(r) for r in rows)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)  # [P, W], left-padded
-    mask = torch.zeros((len(rows), width), dtype=torch.long)  # [P, W]
-    for i, r in enumerate(rows):
-        ids[i, width - len(r) :] = torch.tensor(r)
-        mask[i, width - len(r) :] = 1
+    ids, mask = _padded(rows, tok.pad_token_id, left=True)  # [P, W] each
+    width = ids.shape[1]
     device = lm.model.device
     gen = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0, repetition_penalty=1.0)
     with torch.inference_mode(), lm.turns.hold(True):
@@ -78,13 +73,7 @@ def question_logprobs(lm: LoadedModel, question: str, notes: Sequence[str]) -> t
     tok = lm.tokenizer
     q_ids = tok(" " + question.strip(), add_special_tokens=False)["input_ids"]
     rows = [tok(writer_prompt(n), add_special_tokens=False)["input_ids"] for n in notes]
-    width = max(len(r) for r in rows) + len(q_ids)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)  # [B, W]
-    mask = torch.zeros((len(rows), width), dtype=torch.long)  # [B, W]
-    for i, r in enumerate(rows):
-        ids[i, : len(r) + len(q_ids)] = torch.tensor(r + q_ids)
-        mask[i, : len(r) + len(q_ids)] = 1
+    ids, mask = _padded([r + q_ids for r in rows], tok.pad_token_id, left=False)  # [B, W] each
     device = lm.model.device
     with torch.inference_mode(), lm.turns.hold_adapter(lm.writer):
         logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # [B, W, V]
@@ -104,6 +93,21 @@ def rank_by_question(lm: LoadedModel, question: str, texts: Sequence[str]) -> li
     null = scores[0]
     ranked = [((s - null) / max(1, n), t) for s, t in zip(scores[1:], texts, strict=True)]
     return sorted(ranked, key=lambda x: -x[0])
+
+
+def _padded(rows: Sequence[list[int]], pad_id: int | None, left: bool) -> tuple[Any, Any]:
+    """Token rows as one batch: ids and attention mask, [B, W] each, padded on the left (for
+    generation) or the right (for scoring)."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id if pad_id is not None else 0, dtype=torch.long)  # [B, W]
+    mask = torch.zeros((len(rows), width), dtype=torch.long)  # [B, W]
+    for i, r in enumerate(rows):
+        span = slice(width - len(r), width) if left else slice(0, len(r))
+        ids[i, span] = torch.tensor(r)
+        mask[i, span] = 1
+    return ids, mask
 
 
 def has_writer(lm: Any) -> bool:
