@@ -12,7 +12,10 @@ each question answered with the prompts of several rules:
   ``notes_to_read``);
 - ``alone``: the grounded passage's recited sentences alone, whenever a recitation is grounded;
 - ``first``: those sentences first, then the buffer's notes (under the same token cap);
-- ``lead_first``: ``first`` where the writer prefers the memory's sentences, else the buffer.
+- ``lead_first``: ``first`` where the writer prefers the memory's sentences, else the buffer;
+- ``beams_lead``: as ``shipped``, but every confident beam (not only the writer's best one) that is
+  grounded in a stored passage offers that passage's recited sentences, and the writer picks among
+  all of them and the buffer's notes: the weights as a retriever, the stored text as what is read.
 
 Also the recitation's latency (the wait before chat's first token) with writer-ranked beams and with
 greedy recitations, on the first 15 questions. Writes bench/results/chat-rules-<set><tag>.md, .json.
@@ -31,7 +34,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
-RULES = ("buffer", "shipped", "alone", "first", "lead_first")
+RULES = ("buffer", "shipped", "alone", "first", "lead_first", "beams_lead")
 
 
 def main() -> None:
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--set", default="squad")
     parser.add_argument("--home", default=None, help="reuse a home this script slept in before")
     parser.add_argument("--tag", default="")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (a smoke run)")
     args = parser.parse_args()
 
     from sleepd.evaluation.questions import EVAL_GEN, load_questions
@@ -58,12 +62,13 @@ def main() -> None:
         recite_for,
         word_signal,
     )
+    from sleepd.memory.serving.rerank import rank_by_question
     from sleepd.memory.sleeping.pipeline import run_sleep
     from sleepd.memory.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
 
     bench_set = SHARED / args.set if (SHARED / args.set).is_dir() else Path(args.set)
-    questions = load_questions(bench_set / "questions.json")
+    questions = load_questions(bench_set / "questions.json")[: args.limit or None]
     root = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="sleepd-chat-rules-"))
     fresh = not (root / "data").exists()
     config = throwaway_config(load_config(), root)
@@ -95,6 +100,23 @@ def main() -> None:
             answers[q, tuple(read)] = generate(lm, reading_messages(q, read), gen, adapter=False)
         return answers[q, tuple(read)]
 
+    def beams_lead(question: str, rec: Any, notes: list[str]) -> list[str] | None:
+        """The recited sentences of the best grounded beam, alone, if the writer prefers them to
+        every buffer note as chat reads it."""
+        focus: list[list[str]] = []
+        for _q, text in [*rec.recitations, *rec.dropped]:
+            passage = ground(text, search, signal) if text else None
+            if passage is not None:
+                f = excerpts(text, [passage], cap, signal, count)
+                if f and f not in focus:
+                    focus.append(f)
+        if not focus:
+            return None
+        joined = ["\n".join(f) for f in focus]
+        buffer = [n for n in excerpts(question, notes, cap, signal, count) if n not in joined]
+        best = rank_by_question(lm, question, [*joined, *buffer])[0][1]
+        return focus[joined.index(best)] if best in joined else None
+
     rows: list[dict[str, Any]] = []
     for q in questions:
         notes = [h.passage.text for h in store.notes_for(q.q, config.recall)]
@@ -102,7 +124,7 @@ def main() -> None:
         kept = [(g, t) for _q, t in rec.recitations if (g := ground(t, search, signal)) is not None]
         buffer = excerpts(q.q, notes_to_read(q.q, [], notes, signal), cap, signal, count)
         before = excerpts(q.q, notes_to_read(q.q, [g for g, _t in kept], notes, signal), cap, signal, count)
-        reads = {"buffer": buffer, "shipped": before, "alone": before, "first": before, "lead_first": before}
+        reads = {rule: before for rule in RULES} | {"buffer": buffer}
         if kept:
             passage, recitation = kept[0]
             focus = excerpts(recitation, [passage], cap, signal, count)
@@ -111,6 +133,7 @@ def main() -> None:
             led = memory_leads(lm, q.q, passage, recitation, notes, cap, signal, count)
             reads.update(alone=focus, first=first, lead_first=first if led else before)
             reads["shipped"] = led if led is not None else before
+        reads["beams_lead"] = beams_lead(q.q, rec, notes) or before
         row = {"q": q.q, "a": q.a, "recited": kept[0][1] if kept else None}
         row.update({rule: hit(answer(q.q, read), q.a) for rule, read in reads.items()})
         rows.append(row)

@@ -139,6 +139,9 @@ class SleepConfig:
     # 3e-3 memorised the facts of squad/ (final loss 0.05) in 6 epochs where 1e-3 left it at 0.6.
     learning_rate: float = 3e-3
     epochs: int = 6
+    # Batches shrink until an epoch has at least this many optimizer steps (same tokens, more
+    # updates): a small sleep (a few notes) would otherwise get a handful of steps in all.
+    min_steps_per_epoch: int = 8
     # Layers trained, as a share of the model's depth, taken by layer_choice; 1.0 = all layers.
     # "last": the top of the stack (backward stops at the lowest one, and the frozen layers' output
     # is cached after the first epoch); "fisher": the highest Fisher score on this sleep's data,
@@ -191,6 +194,8 @@ class SleepConfig:
         _check_dtype("sleep.dtype", self.dtype)
         if self.keep_versions < 0:
             raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
+        if self.min_steps_per_epoch < 1:
+            raise ConfigError(f"sleep.min_steps_per_epoch must be 1 or more, got {self.min_steps_per_epoch}")
         if self.route_tokens < 0:
             raise ConfigError(f"sleep.route_tokens must be 0 (off) or more, got {self.route_tokens}")
         if self.max_minutes < 0:

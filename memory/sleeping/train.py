@@ -34,7 +34,7 @@ class TrainConfig:
     learning_rate: float = SleepConfig.learning_rate
     epochs: int = SleepConfig.epochs
     batch_tokens: int = 2048  # padded tokens per optimizer step (upper bound, see train_lora)
-    min_steps_per_epoch: int = 8
+    min_steps_per_epoch: int = SleepConfig.min_steps_per_epoch
     bf16: bool = False  # callers pass memory.precision's choice: bf16 is slow where it is emulated
     seed: int = 0
     warmup_steps: int = 4
@@ -51,6 +51,7 @@ class TrainConfig:
             "alpha": sleep.lora_rank,
             "learning_rate": sleep.learning_rate,
             "epochs": sleep.epochs,
+            "min_steps_per_epoch": sleep.min_steps_per_epoch,
             "bf16": bf16,
             "stop_recited": sleep.stop_recited,
         }

@@ -116,3 +116,19 @@ def test_bf16_frozen_weights_are_put_back_exactly(tiny_config: Config) -> None:
     assert dtypes[next(n for n in dtypes if "embed_tokens" in n)] == torch.float32
     after = dict(model.named_parameters())
     assert all(p.dtype == torch.float32 and torch.equal(p, after[n]) for n, p in before.items())
+
+
+def test_a_small_sleep_gets_at_least_min_steps_per_epoch(tiny_config: Config) -> None:
+    from sleepd.storage.config import SleepConfig
+
+    items = _examples(48)  # ~1k tokens: one batch of 2048 would hold them all
+    steps = {}
+    for minimum in (4, 16):
+        sleep = SleepConfig(epochs=2, min_steps_per_epoch=minimum)
+        cfg = TrainConfig.from_sleep(sleep, False, rank=4, alpha=4)
+        assert cfg.min_steps_per_epoch == minimum  # the user's setting reaches the loop
+        model = add_lora(load_model(tiny_config).model, None, cfg)
+        stats = train_lora(model, items, cfg)
+        steps[minimum] = stats.steps
+        assert stats.tokens == 2 * sum(len(t.input_ids) for t in items)  # the same tokens either way
+    assert steps[4] >= 2 * 4 and steps[16] >= 2 * 16 and steps[16] > steps[4]
