@@ -140,7 +140,9 @@ class SleepConfig:
     learning_rate: float = 3e-3
     epochs: int = 6
     # Batches shrink until an epoch has at least this many optimizer steps (same tokens, more
-    # updates): a small sleep (a few notes) would otherwise get a handful of steps in all.
+    # updates): a small sleep (a few notes) would otherwise get a handful of steps in all. 20 was
+    # lower closed-book on devset/ (52% against 60%) and squad/ (21% against 25%), and slower
+    # (bench/results/memory-steps20-partial.md).
     min_steps_per_epoch: int = 8
     # Layers trained, as a share of the model's depth, taken by layer_choice; 1.0 = all layers.
     # "last": the top of the stack (backward stops at the lowest one, and the frozen layers' output
