@@ -63,20 +63,22 @@ def _write(root: bytes, parts: list[str], name: bytes, suffix: bytes, data: byte
 def _check_recorded(store: Store, ingestor: Ingestor, root: bytes, path: bytes, data: bytes) -> None:
     report = ingestor.sync_folder(os.fsdecode(root))
     name = os.fsdecode(path)
+    rel = os.path.relpath(name, os.fsdecode(root))
+    filt = ingestor.filter_for(None)
+    parts = rel.split(os.sep)
+    hidden_dir = any(filt.excluded_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1))
+    excluded = hidden_dir or not filt.wanted(rel)  # the default excludes: ".hidden", "x.swp", "#x#"
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        # Not valid UTF-8: SQLite text can't hold the name. Skipped with its reason, and said so.
+        # Not valid UTF-8: SQLite text can't hold the name. Skipped with its reason, and said so,
+        # unless the default excludes leave it out anyway (b".\x80" is a hidden file).
         reason = dict(report.skipped).get(name)
-        assert reason and "\n" not in reason, report.skipped
+        assert excluded or (reason and "\n" not in reason), report.skipped
         return
     src = store.get_source(name)
-    rel = os.path.relpath(name, os.fsdecode(root))
-    if src is None:  # only a path the default excludes leave out (".hidden", "x.swp", "#x#") is not recorded
-        filt = ingestor.filter_for(None)
-        parts = rel.split(os.sep)
-        hidden_dir = any(filt.excluded_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1))
-        assert hidden_dir or not filt.wanted(rel), name
+    if src is None:  # only a path the default excludes leave out is not recorded
+        assert excluded, name
         return
     if src.status == "ok":
         assert src.content_hash == hashlib.sha256(data).hexdigest()
