@@ -62,7 +62,6 @@ def main() -> None:
         recite_for,
         word_signal,
     )
-    from sleepd.memory.serving.rerank import rank_by_question
     from sleepd.memory.sleeping.pipeline import run_sleep
     from sleepd.memory.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
@@ -100,23 +99,6 @@ def main() -> None:
             answers[q, tuple(read)] = generate(lm, reading_messages(q, read), gen, adapter=False)
         return answers[q, tuple(read)]
 
-    def beams_lead(question: str, rec: Any, notes: list[str]) -> list[str] | None:
-        """The recited sentences of the best grounded beam, alone, if the writer prefers them to
-        every buffer note as chat reads it."""
-        focus: list[list[str]] = []
-        for _q, text in [*rec.recitations, *rec.dropped]:
-            passage = ground(text, search, signal) if text else None
-            if passage is not None:
-                f = excerpts(text, [passage], cap, signal, count)
-                if f and f not in focus:
-                    focus.append(f)
-        if not focus:
-            return None
-        joined = ["\n".join(f) for f in focus]
-        buffer = [n for n in excerpts(question, notes, cap, signal, count) if n not in joined]
-        best = rank_by_question(lm, question, [*joined, *buffer])[0][1]
-        return focus[joined.index(best)] if best in joined else None
-
     rows: list[dict[str, Any]] = []
     for q in questions:
         notes = [h.passage.text for h in store.notes_for(q.q, config.recall)]
@@ -130,10 +112,14 @@ def main() -> None:
             focus = excerpts(recitation, [passage], cap, signal, count)
             rest = excerpts(q.q, notes, max(0, cap - sum(count(f) for f in focus)), signal, count)
             first = list(dict.fromkeys([*focus, *rest]))
-            led = memory_leads(lm, q.q, passage, recitation, notes, cap, signal, count)
+            led = memory_leads(lm, q.q, kept[:1], notes, cap, signal, count)
             reads.update(alone=focus, first=first, lead_first=first if led else before)
             reads["shipped"] = led if led is not None else before
-        reads["beams_lead"] = beams_lead(q.q, rec, notes) or before
+        # every confident beam grounded, not only the writer's best, offered to the same rule
+        offered = [
+            (g, t) for _q, t in [*rec.recitations, *rec.dropped] if t and (g := ground(t, search, signal))
+        ]
+        reads["beams_lead"] = memory_leads(lm, q.q, offered, notes, cap, signal, count) or before
         row = {"q": q.q, "a": q.a, "recited": kept[0][1] if kept else None}
         row.update({rule: hit(answer(q.q, read), q.a) for rule, read in reads.items()})
         rows.append(row)

@@ -187,8 +187,7 @@ def notes_to_read(
 def memory_leads(
     lm: LoadedModel,
     question: str,
-    passage: str,
-    recitation: str,
+    offered: Sequence[tuple[str, str]],
     notes: Sequence[str],
     note_tokens: int,
     signal: WordSignal,
@@ -204,12 +203,19 @@ def memory_leads(
     a small model reads one note well and two badly. Measured on one squad/ sleep: the buffer's
     prompt 21 of 53, this rule 23 (two gained, none lost); the memory's note read first, before
     the buffer's, also 23 but losing one the buffer had; read whenever grounded, 17."""
-    focus = excerpts(recitation, [passage], note_tokens, signal, count)  # as written in the note
+    # ``offered``: (grounded passage, its recitation) pairs; chat offers the writer's best one.
+    # Each offers at most one excerpt (one passage), as written in the note.
+    focus = [
+        f
+        for passage, recitation in offered
+        for f in excerpts(recitation, [passage], note_tokens, signal, count)
+    ]
+    focus = list(dict.fromkeys(focus))
     if not focus:
         return None
     buffer = [n for n in excerpts(question, notes, note_tokens, signal, count) if n not in focus]
-    ranked = rank_by_question(lm, question, [*focus, *buffer])
-    return focus if ranked[0][1] in focus else None
+    best = rank_by_question(lm, question, [*focus, *buffer])[0][1]
+    return [best] if best in focus else None
 
 
 def _count(tokenizer: Any, text: str) -> int:
@@ -249,7 +255,7 @@ def answer_with_memory(
         rec.recitations = [(q, g) for q, g, _t in grounded if g is not None]
         kept = [(g, t) for _q, g, t in grounded if g is not None]
         if kept and beams > 1 and has_writer(lm):
-            led = memory_leads(lm, question, *kept[0], notes, note_tokens, signal, count)
+            led = memory_leads(lm, question, kept[:1], notes, note_tokens, signal, count)
     if led is not None:
         read = rec.read = led
     else:

@@ -174,8 +174,7 @@ def test_default_chat_reads_the_memorys_note_alone_only_where_the_writer_prefers
     read = recall.memory_leads(
         Served(),  # type: ignore[arg-type]
         "Who skippers the Amber Finch?",
-        passage,
-        recitation,
+        [(passage, recitation)],
         [buffer_note],
         note_tokens=24,
         signal=signal,
