@@ -16,6 +16,12 @@ sentences alone lost "When was the Duchy of Normandy founded?", whose sentence w
 A line of up to ``FACT_WORDS`` words is one unit, as in ``facts``: a chat turn's sentences after
 its first would be read without "On <date>, <name> said:" (measured on locomo/: whole notes 9%,
 sentences 3%).
+
+Lines stay lines: sentences read from separate lines of a note are joined by a line break, and the
+item after a list item is another entry, not the rest of it, so it is not read as "the sentence
+after". Measured on the update set's network note ("- Wifi password: ..." between the network's
+name and "- Router admin page: 192.168.1.1"): the lines joined by spaces, or followed by the router
+line, were answered "The WiFi password is 192.168.1.1."; the two list lines as written, right.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sleepd.memory.tokens import CountTokens
 
 GAP = " ... "  # between sentences of one note that were not next to each other
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S")  # Markdown's bullets and numbered items
 
 
 @dataclass(frozen=True)
@@ -42,17 +49,34 @@ class _Sentence:
     stems: frozenset[str]
     forms: frozenset[str]  # its content words as written (lowercased): "normandy", not "norma"
     tokens: int
+    line_start: bool  # the first sentence of a line of its note
+    item: bool  # the first sentence of a list item
 
 
 def _split(notes: Sequence[str], signal: WordSignal, count: CountTokens) -> list[_Sentence]:
     out: list[_Sentence] = []
     for n, note in enumerate(notes):
         heading = ""
-        for s in sentences(note):  # a line of up to FACT_WORDS words (a chat turn) stays whole
-            if _HEADING.match(s):
-                heading = s
-                continue
-            out.append(_Sentence(n, len(out), s, heading, _stems(s, signal), _forms(s, signal), count(s)))
+        for line in note.splitlines():
+            # a line of up to FACT_WORDS words (a chat turn) stays whole, as in sentences(note)
+            for i, s in enumerate(sentences(line)):
+                if _HEADING.match(s):
+                    heading = s
+                    continue
+                first = i == 0
+                out.append(
+                    _Sentence(
+                        n,
+                        len(out),
+                        s,
+                        heading,
+                        _stems(s, signal),
+                        _forms(s, signal),
+                        count(s),
+                        line_start=first,
+                        item=first and bool(_LIST_ITEM.match(s)),
+                    )
+                )
     return out
 
 
@@ -129,8 +153,9 @@ def excerpts(
     for u in sorted(best_of_each, key=ranked.index) + ranked:  # every note's best first, then the rest
         take(u)
     for u in [u for u in ranked if u.pos in chosen]:  # then, with what is left, the sentence after
-        if u.pos + 1 < len(units) and units[u.pos + 1].note == u.note:
-            take(units[u.pos + 1])
+        after = units[u.pos + 1] if u.pos + 1 < len(units) else None
+        if after is not None and after.note == u.note and not after.item:
+            take(after)
     if not ranked:  # nothing in common: the best note's beginning
         for u in (u for u in units if u.note == 0):
             if not take(u):
@@ -153,7 +178,7 @@ def _joined(units: Sequence[_Sentence], chosen: dict[int, str]) -> list[str]:
                     parts.append(("\n" if parts else "") + u.heading + "\n")
                 last_heading = u.heading
             elif parts:
-                parts.append(" " if u.pos == last_pos + 1 else GAP)
+                parts.append(GAP if u.pos != last_pos + 1 else "\n" if u.line_start else " ")
             parts.append(chosen[u.pos])
             last_pos = u.pos
         if parts:

@@ -87,6 +87,28 @@ def test_past_the_cap_chat_reads_the_sentences_that_cover_the_question(signal: W
     assert two == [f"# Harbour\n{KEYS}{GAP}{FERRIES}"]
 
 
+def test_lines_stay_lines_and_the_item_after_a_list_item_is_not_read_with_it(signal: WordSignal) -> None:
+    from sleepd.memory.serving.excerpt import excerpts
+
+    lines = [
+        "# Home network",
+        "The router is in the hall cupboard, under the shelf with the torches.",
+        "- Wifi network: larkspur-5g",
+        "- Wifi password: copper-heron-17",
+        "- Router admin page: 192.168.1.1, login on the sticker underneath",
+    ]
+    question = "What is the wifi password?"
+    # room for the router's line too (20 words of 24), but it is the next item, not the rest of one
+    [read] = excerpts(question, ["\n".join(lines)], 24, signal, _words)
+    assert read == "# Home network\n- Wifi network: larkspur-5g\n- Wifi password: copper-heron-17"
+    # the same lines without bullets: the line after the password's is read after it, on its own line
+    plain = "\n".join(line.removeprefix("- ") for line in lines)
+    [read] = excerpts(question, [plain], 24, signal, _words)
+    assert read.endswith(
+        "Wifi password: copper-heron-17\nRouter admin page: 192.168.1.1, login on the sticker underneath"
+    )
+
+
 def test_a_word_on_every_line_counts_less_and_a_long_sentence_is_cut_around_the_question(
     signal: WordSignal,
 ) -> None:
