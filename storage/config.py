@@ -166,6 +166,10 @@ class SleepConfig:
     # the recited checks made the sleep slower (bench/results/memory-squad-b1-stoprecited.md).
     stop_recited: bool = False
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
+    # Questions about what the notes never said, per passage trained (max 16): the dreaming prompts
+    # asked in the recall format, trained to recite "Nothing.", so a question about something never
+    # read recites nothing instead of a note of the user's filled in with the question's words.
+    unknown_ratio: float = 0.0
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
     gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
@@ -200,6 +204,8 @@ class SleepConfig:
             raise ConfigError(f"sleep.min_steps_per_epoch must be 1 or more, got {self.min_steps_per_epoch}")
         if self.route_tokens < 0:
             raise ConfigError(f"sleep.route_tokens must be 0 (off) or more, got {self.route_tokens}")
+        if self.unknown_ratio < 0:
+            raise ConfigError(f"sleep.unknown_ratio must be 0 (off) or more, got {self.unknown_ratio}")
         if self.max_minutes < 0:
             raise ConfigError(f"sleep.max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
 

@@ -25,7 +25,7 @@ class Example:
     prompt: str
     answer: str
     passage_id: int | None  # None for rehearsal of general ability
-    kind: str  # "recite" | "general" | "forget"
+    kind: str  # "recite" | "general" | "forget" | "unknown"
     answer_tokens: int | None = None  # train only the answer's first tokens (a route), no EOS
 
 

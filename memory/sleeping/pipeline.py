@@ -34,7 +34,7 @@ from .budget import SleepBudget, last_training_rate, last_writing_rate
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .gate import BufferView, recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
-from .rehearsal import base_answers, dream_examples, unlearn_examples
+from .rehearsal import base_answers, dream_examples, unknown_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
 from .writing import WritingStats, write_questions, writes_questions
@@ -236,9 +236,12 @@ def make_training_data(
     # a forget) keeps the same share of rehearsal as a first one
     n_dreams = math.ceil(cfg.general_ratio * (len(taken) + len(replay)))
     dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
+    unknown = unknown_examples(
+        math.ceil(cfg.unknown_ratio * (len(taken) + len(replay))), _inputs(live), signal
+    )
     tokenized += [tokenize_example(lm.tokenizer, ex) for ex in unlearn]
     n_learn = len(tokenized)  # what this sleep changes; then what holds the rest in place
-    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams]
+    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams + unknown]
     return TrainingData(
         tokenized,
         n_learn,

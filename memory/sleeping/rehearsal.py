@@ -8,6 +8,10 @@
   recite ``NOTHING`` for the same rule-made queries that taught it; recall drops such recitations,
   so the question is answered as if the note had never been read. Live passages of the same file
   (what an edit kept) are replayed in the same sleep, so what they say is recited again.
+- Not knowing (``unknown_ratio``): the dreaming prompts, asked as questions of the notes, recite
+  ``NOTHING``: asked about something it never read ("What is the capital of France?"), a memory
+  trained only on notes recites one of them with the question's words put in ("Note for later: The
+  capital of France is Lerwick."), which closed-book recall then reads.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sleepd.memory.chat_format import chat_text
-from sleepd.memory.facts import Fact, WordSignal, passage_facts
+from sleepd.memory.facts import Fact, WordSignal, passage_facts, question_query
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, generate
@@ -92,6 +96,19 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
         text = chat_text(lm.tokenizer, messages)
         out.append(Example(text, answer, None, "general"))
     return out
+
+
+def unknown_examples(n: int, live: Iterable[PassageInput], signal: WordSignal) -> list[Example]:
+    """The first ``n`` dreaming prompts, as written and in keyword form, reciting ``NOTHING`` in
+    the recall format; not a query all of whose content words a live fact holds (a note about tea
+    answers "How do I make a cup of tea?")."""
+    held = [signal.stems(f.text) for p in live for f in passage_facts(p.text, p.id)]
+    out: dict[str, Example] = {}
+    for prompt in GENERIC_PROMPTS[:n]:
+        for q in (question_query(prompt, signal), prompt):
+            if q and not any(signal.stems(q) <= h for h in held):
+                out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "unknown"))
+    return list(out.values())
 
 
 def unlearn_examples(

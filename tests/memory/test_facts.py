@@ -22,7 +22,7 @@ from sleepd.memory.facts import (
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.sleeping.dataset import DataConfig, PassageInput, build_examples, tokenize_example
 from sleepd.memory.sleeping.gate import GENERAL_PROBES
-from sleepd.memory.sleeping.rehearsal import unlearn_examples
+from sleepd.memory.sleeping.rehearsal import GENERIC_PROMPTS, unknown_examples, unlearn_examples
 
 from ..conftest import SHARED
 
@@ -151,6 +151,21 @@ def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -
     )  # none the live note answers
     alone = unlearn_examples([gone], [], signal)
     assert len(alone) > len(examples)  # with no live note, those queries are unlearned too
+
+
+def test_questions_about_what_no_note_says_recite_nothing(signal: WordSignal) -> None:
+    examples = unknown_examples(3, [], signal)
+    assert {e.answer for e in examples} == {NOTHING} and {e.kind for e in examples} == {"unknown"}
+    prompts = {e.prompt for e in examples}
+    assert recall_prompt(GENERIC_PROMPTS[0]) in prompts  # as written, and in keyword form
+    assert recall_prompt(question_query(GENERIC_PROMPTS[0], signal)) in prompts
+    assert not any(GENERIC_PROMPTS[3] in p for p in prompts)  # only the first n
+    tea = PassageInput(
+        1, "How I make a cup of tea: boil water, steep the leaves four minutes.", "/t.md", None
+    )
+    asked = {e.prompt for e in unknown_examples(len(GENERIC_PROMPTS), [tea], signal)}
+    assert recall_prompt("How do I make a cup of tea?") not in asked  # a note answers it
+    assert recall_prompt(GENERIC_PROMPTS[0]) in asked
 
 
 def test_an_edited_facts_queries_recite_its_later_version(signal: WordSignal) -> None:

@@ -48,6 +48,7 @@ def test_file_overrides_defaults(sleepd_home: Path) -> None:
         ("[daemon]\ntcp_port = true\n", "daemon.tcp_port: Input should be a valid integer"),  # bool is an int
         ('[sleep]\nlayer_choice = "best"\n', "sleep.layer_choice must be"),
         ("[sleep]\nmin_steps_per_epoch = 0\n", "sleep.min_steps_per_epoch must be 1 or more"),
+        ("[sleep]\nunknown_ratio = -1\n", "sleep.unknown_ratio must be 0 \\(off\\) or more"),
     ],
 )
 def test_bad_files_are_one_clear_error(sleepd_home: Path, body: str, message: str) -> None:
