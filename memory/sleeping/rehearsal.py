@@ -102,6 +102,8 @@ def unknown_examples(n: int, live: Iterable[PassageInput], signal: WordSignal) -
     """The first ``n`` dreaming prompts, as written and in keyword form, reciting ``NOTHING`` in
     the recall format; not a query all of whose content words a live fact holds (a note about tea
     answers "How do I make a cup of tea?")."""
+    if n <= 0:
+        return []  # off: not even the live facts are read (a vault holds many)
     held = [signal.stems(f.text) for p in live for f in passage_facts(p.text, p.id)]
     out: dict[str, Example] = {}
     for prompt in GENERIC_PROMPTS[:n]:

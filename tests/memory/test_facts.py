@@ -154,6 +154,7 @@ def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -
 
 
 def test_questions_about_what_no_note_says_recite_nothing(signal: WordSignal) -> None:
+    assert unknown_examples(0, [], signal) == []  # off
     examples = unknown_examples(3, [], signal)
     assert {e.answer for e in examples} == {NOTHING} and {e.kind for e in examples} == {"unknown"}
     prompts = {e.prompt for e in examples}
