@@ -218,7 +218,8 @@ def make_training_data(
     tokenized = [t for p in taken for t in by_passage[p.id]]
     replayed = [ex for i in _inputs(replay) for ex in passage_examples(i, signal, data_cfg, written)]
     live = store.passages(status="consolidated") + got.new
-    unlearn = unlearn_examples(_inputs(got.forgotten), _inputs(live), signal, data_cfg, written)
+    live_inputs = _inputs(live)
+    unlearn = unlearn_examples(_inputs(got.forgotten), live_inputs, signal, data_cfg, written)
     if held:
         store.hold_passages(held)
         log.warning("sleep: %d passage(s) left pending, nothing to train on", len(held))
@@ -234,11 +235,11 @@ def make_training_data(
     # dreaming: the base model's own answers (lm has no adapter yet), cached per base model; as
     # many per passage trained, replayed ones too, so a sleep that is mostly replay (a late batch,
     # a forget) keeps the same share of rehearsal as a first one
-    n_dreams = math.ceil(cfg.general_ratio * (len(taken) + len(replay)))
-    dreams = dream_examples(lm, base_answers(lm, versions.root / "dreams", n_dreams))
-    unknown = unknown_examples(
-        math.ceil(cfg.unknown_ratio * (len(taken) + len(replay))), _inputs(live), signal
+    trained = len(taken) + len(replay)
+    dreams = dream_examples(
+        lm, base_answers(lm, versions.root / "dreams", math.ceil(cfg.general_ratio * trained))
     )
+    unknown = unknown_examples(math.ceil(cfg.unknown_ratio * trained), live_inputs, signal)
     tokenized += [tokenize_example(lm.tokenizer, ex) for ex in unlearn]
     n_learn = len(tokenized)  # what this sleep changes; then what holds the rest in place
     tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams + unknown]

@@ -104,13 +104,25 @@ def unknown_examples(n: int, live: Iterable[PassageInput], signal: WordSignal) -
     answers "How do I make a cup of tea?")."""
     if n <= 0:
         return []  # off: not even the live facts are read (a vault holds many)
-    held = [signal.stems(f.text) for p in live for f in passage_facts(p.text, p.id)]
+    live_facts = _live_facts(live, signal)
     out: dict[str, Example] = {}
     for prompt in GENERIC_PROMPTS[:n]:
         for q in (question_query(prompt, signal), prompt):
-            if q and not any(signal.stems(q) <= h for h in held):
+            if q and not _answered(signal.stems(q), live_facts):
                 out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "unknown"))
     return list(out.values())
+
+
+LiveFact = tuple[str, Fact, set[str]]  # (source path, fact, its content stems)
+
+
+def _live_facts(live: Iterable[PassageInput], signal: WordSignal) -> list[LiveFact]:
+    return [(p.source_path, f, signal.stems(f.text)) for p in live for f in passage_facts(p.text, p.id)]
+
+
+def _answered(words: set[str], live_facts: Sequence[LiveFact]) -> bool:
+    """Whether a live fact holds every content word of a query (it answers the query)."""
+    return any(words <= held for _, _, held in live_facts)
 
 
 def unlearn_examples(
@@ -126,7 +138,7 @@ def unlearn_examples(
     file shares at least half its content words: its later version) has its queries answered by
     that later version instead: taught NOTHING, "garage door code 4471?" pulled "What is the garage
     door code?" to NOTHING too, and the new code was not recited after the sleep (update bench)."""
-    live_facts = [(p.source_path, f, signal.stems(f.text)) for p in live for f in passage_facts(p.text, p.id)]
+    live_facts = _live_facts(live, signal)
     out: dict[str, Example] = {}
     for p in forgotten:
         for fact in passage_facts(p.text, p.id):
@@ -135,8 +147,7 @@ def unlearn_examples(
                 stems, [(f, held) for path, f, held in live_facts if path == p.source_path]
             )
             for q in queries_for(fact, signal, cfg, written):
-                words = signal.stems(q)
-                if any(words <= held for _, _, held in live_facts):
+                if _answered(signal.stems(q), live_facts):
                     continue
                 if successor is not None:
                     out.setdefault(
