@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import WordSignal, coverage
-from sleepd.memory.serving.recall import ground, notes_to_read, reading_messages
+from sleepd.memory.serving.recall import Candidate, choose_recitation, ground, notes_to_read, reading_messages
 
 QUESTION = "Which pier do the ferries to Quill Island leave from?"
 FERRIES = "Ferries to Quill Island leave from pier 4 every two hours."
@@ -137,3 +137,18 @@ def test_a_word_on_every_line_counts_less_and_a_long_sentence_is_cut_around_the_
     assert excerpts("What colour is the moon?", [other.strip(), FERRIES], 7, signal, _words) == [
         "The cellar holds forty bottles of cider."
     ]
+
+
+def test_the_writer_picks_the_note_and_the_memory_picks_its_values() -> None:
+    # Beams of one note whose values the memory blended with a neighbour's: the writer scores them
+    # alike (the question does not hold the value), the memory is surer of the one it read.
+    blend = Candidate(2.46, -0.044, "Server brimstone: runs Debian 12, has 256 GB of RAM.", "q")
+    right = Candidate(2.45, -0.020, "Server brimstone: runs Ubuntu 24.04, has 32 GB of RAM.", "q")
+    other_note = Candidate(
+        0.30, -0.001, "The Lantern Hare is moored in Lerwick.", "q"
+    )  # sure, off the question
+    assert choose_recitation([blend, right, other_note]) is right
+    assert choose_recitation([blend, other_note]) is blend
+    assert choose_recitation([blend, right], weight=0.0) is blend  # the writer's gain alone
+    # No candidate makes the question likelier than no note: nothing is read, however sure.
+    assert choose_recitation([Candidate(0.0, -0.01, "a", "q"), Candidate(-1.2, -0.001, "b", "q")]) is None
