@@ -163,6 +163,10 @@ def recite_candidates(
             worth = score >= MIN_CONFIDENCE and text and not is_nothing(text) and signal.stems(text) - q_words
             if worth and score > found.get(text, ("", -math.inf))[1]:
                 found[text] = (query, score)
+    # A beam that another beam continues is the same note cut short: beam scores are per token, so
+    # the cut one can look surer while holding less (household: "The bike lock combination is the
+    # year the apple tree was planted." without the year).
+    found = {t: v for t, v in found.items() if not any(o != t and o.startswith(t) for o in found)}
     ranked = rank_by_question(lm, question, list(found)) if found else []
     return unlearned, [Candidate(gain, found[t][1], t, found[t][0]) for gain, t in ranked]
 
