@@ -65,7 +65,8 @@ MIN_CONFIDENCE = math.log(0.75)
 # (its beam score, mean log-probability per token) does tell them apart, so a recitation is chosen by
 # writer gain + CONFIDENCE_WEIGHT x beam score. Measured on one devset/ sleep, the same beams: the
 # recitation read held the answer for 37 of 58 questions by gain alone, 45 with weight 3 (44 with 2
-# or 5); closed-book answers 33 -> 41.
+# or 5); closed-book answers 33 -> 41. On squad/ 13 -> 13 of 53, household 16 -> 15 of 32
+# (bench/results/recitation-choice-*-prefix.md).
 CONFIDENCE_WEIGHT = 3.0
 
 
