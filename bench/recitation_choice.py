@@ -55,7 +55,7 @@ def main() -> None:
     rows = []
     for q in questions:
         _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams)
-        row: dict = {"q": q.q, "a": q.a, "in_beams": any(q.a.lower() in c.text.lower() for c in candidates)}
+        row: dict = {"q": q.q, "a": q.a, "in_beams": any(hit(c.text, q.a) for c in candidates)}
         for w in weights:
             chosen = choose_recitation(candidates, w)
             read = [chosen.text] if chosen else []
@@ -63,7 +63,7 @@ def main() -> None:
             answer = generate(lm, reading_messages(q.q, read), gen, adapter=False)
             row[f"w{w:g}"] = {
                 "read": chosen.text if chosen else None,
-                "holds": bool(chosen) and q.a.lower() in chosen.text.lower(),
+                "holds": bool(chosen) and hit(chosen.text, q.a),
                 "right": hit(answer, q.a),
             }
         rows.append(row)

@@ -144,9 +144,8 @@ def test_the_writer_picks_the_note_and_the_memory_picks_its_values() -> None:
     # alike (the question does not hold the value), the memory is surer of the one it read.
     blend = Candidate(2.46, -0.044, "Server brimstone: runs Debian 12, has 256 GB of RAM.", "q")
     right = Candidate(2.45, -0.020, "Server brimstone: runs Ubuntu 24.04, has 32 GB of RAM.", "q")
-    other_note = Candidate(
-        0.30, -0.001, "The Lantern Hare is moored in Lerwick.", "q"
-    )  # sure, off the question
+    # sure, but off the question
+    other_note = Candidate(0.30, -0.001, "The Lantern Hare is moored in Lerwick.", "q")
     assert choose_recitation([blend, right, other_note]) is right
     assert choose_recitation([blend, other_note]) is blend
     assert choose_recitation([blend, right], weight=0.0) is blend  # the writer's gain alone
