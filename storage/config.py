@@ -169,9 +169,10 @@ class SleepConfig:
     # Questions about what the notes never said, per passage trained (max 16): the dreaming prompts
     # asked in the recall format, trained to recite "Nothing.", so a question about something never
     # read recites nothing instead of a note of the user's filled in with the question's words. Off:
-    # at 1.0 general answers kept closed-book rose to 100% on devset/ (78%) and squad/ (96%), but
-    # closed-book recall fell to 47% (60%, same session) and 19% (25%, earlier runs)
-    # (bench/results/memory-devset-b1-unknown.md, memory-squad-b1-unknown.md).
+    # at 1.0 general answers kept closed-book rose to 100% on devset/ (85%, same run) and squad/
+    # (96%), but closed-book recall fell to 60% (71%) and 19% (25%, earlier runs); taught as written
+    # only, recall fell less (67%) but general answers kept stayed at 85%
+    # (bench/results/memory-devset-b1-choice.md, -unknownq.md, memory-squad-b1-unknown.md).
     unknown_ratio: float = 0.0
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
