@@ -11,7 +11,8 @@
    Without a writer, the greedy recitation is kept only if it holds at least ``min_coverage``
    (``RecallConfig``) of the question's content words, and the one covering most is read. Either
    way a recitation must add a word the question lacks (an echo holds nothing to read), and a
-   query whose best recitation is the "Nothing." an unlearned fact recites reads nothing.
+   query whose best recitation is the "Nothing." an unlearned fact recites reads nothing; when the
+   question as written recites it, nothing is read at all (never read, or forgotten).
 3. The same model, adapter switched off, answers the question with the kept recitations in its
    prompt; with none kept it answers as the plain model would, which keeps general ability.
 
@@ -149,15 +150,22 @@ def recite_candidates(
     lm: LoadedModel, question: str, beams: int
 ) -> tuple[list[tuple[str, str]], list[Candidate]]:
     """Beams for both query forms: the (query, text) of each query whose best beam is "Nothing." (an
-    unlearned fact), and the confident recitations adding a word the question lacks, best gain first."""
+    unlearned fact), and the confident recitations adding a word the question lacks, best gain first.
+    When the question as written recites "Nothing.", no candidate, and every query's best beam is
+    returned with the unlearned ones: the memory's answer to the question itself (what a forgotten
+    fact, or with ``unknown_ratio`` a question about what was never read, recites) outranks what a
+    keyword form, more alike across topics, recites."""
     signal = word_signal(lm.tokenizer)
     q_words = signal.stems(question)
     unlearned: list[tuple[str, str]] = []
     found: dict[str, tuple[str, float]] = {}  # recitation -> (the query that recited it, its beam score)
     queries = list(dict.fromkeys([question_query(question, signal), question]))
     decoded = recite_beams(lm, [recall_prompt(q) for q in queries], beams, RECITE_GEN.max_new_tokens)
-    for query, texts in zip(queries, decoded, strict=True):
-        if not texts or is_nothing(texts[0][0]):  # the weights' best answer: an unlearned fact
+    nothing = [not texts or is_nothing(texts[0][0]) for texts in decoded]
+    if nothing[-1]:  # the question as written: about something never read, or forgotten
+        return [(q, t[0][0] if t else "") for q, t in zip(queries, decoded, strict=True)], []
+    for query, texts, unlearned_here in zip(queries, decoded, nothing, strict=True):
+        if unlearned_here:  # the weights' best answer: an unlearned fact
             unlearned.append((query, texts[0][0] if texts else ""))
             continue
         for text, score in texts:  # an echo of the question, or "Nothing.", holds nothing to read

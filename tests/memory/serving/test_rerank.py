@@ -102,6 +102,9 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
     assert len(rec.recitations) <= 1  # at most the one best-ranked recitation is read
 
 
+QUESTION = "Which port does kestrel-9 use?"
+
+
 @pytest.mark.parametrize(
     ("beams_by_query", "gains", "read"),
     [
@@ -117,6 +120,19 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
         ({"*": [("Tea is at four in the harbour.", -0.1)]}, {"Tea is at four in the harbour.": -0.3}, None),
         # decoded without confidence (free association): not a candidate, however relevant
         ({"*": [("Kestrel-9 listens on 7001.", -0.6)]}, {"Kestrel-9 listens on 7001.": 2.0}, None),
+        # the keyword form alone recites "Nothing.": the question as written still routes to the note
+        (
+            {"*": [("Nothing.", -0.1)], "asked": [("Kestrel-9 listens on 7001.", -0.1)]},
+            {"Kestrel-9 listens on 7001.": 1.5},
+            "Kestrel-9 listens on 7001.",
+        ),
+        # the question as written recites "Nothing.": never read (or forgotten), whatever the
+        # keyword form recites
+        (
+            {"*": [("Kestrel-9 listens on 7001.", -0.1)], "asked": [("Nothing.", -0.1)]},
+            {"Kestrel-9 listens on 7001.": 1.5},
+            None,
+        ),
     ],
 )
 def test_what_the_ranked_recall_reads(
@@ -130,15 +146,18 @@ def test_what_the_ranked_recall_reads(
         tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
         writer = "prior-writer"
 
-    monkeypatch.setattr(
-        recall, "recite_beams", lambda _lm, prompts, _n, _max: [beams_by_query["*"]] * len(prompts)
-    )
+    asked = recall.recall_prompt(QUESTION)  # "*": every other query form (the keyword form)
+
+    def beams(_lm: object, prompts: list[str], _n: int, _max: int) -> list[list[tuple[str, float]]]:
+        return [beams_by_query.get("asked" if p == asked else "*", beams_by_query["*"]) for p in prompts]
+
+    monkeypatch.setattr(recall, "recite_beams", beams)
     monkeypatch.setattr(
         recall,
         "rank_by_question",
         lambda _lm, _q, texts: sorted(((gains[t], t) for t in texts), reverse=True),
     )
-    rec = recall.recite_for(Served(), "Which port does kestrel-9 use?", beams=2)  # type: ignore[arg-type]
+    rec = recall.recite_for(Served(), QUESTION, beams=2)  # type: ignore[arg-type]
     assert [t for _q, t in rec.recitations] == ([read] if read else [])
 
 
