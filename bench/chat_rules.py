@@ -51,14 +51,12 @@ def main() -> None:
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.prompts import hit
     from sleepd.memory.serving.excerpt import excerpts
-    from sleepd.memory.serving.generate import generate
     from sleepd.memory.serving.recall import (
         _count,
         ground,
         memory_leads,
         notes_to_read,
-        reading_gen,
-        reading_messages,
+        read_notes,
         recite_for,
         word_signal,
     )
@@ -95,8 +93,7 @@ def main() -> None:
 
     def answer(q: str, read: list[str]) -> str:
         if (q, tuple(read)) not in answers:
-            gen = reading_gen(EVAL_GEN) if read else EVAL_GEN
-            answers[q, tuple(read)] = generate(lm, reading_messages(q, read), gen, adapter=False)
+            answers[q, tuple(read)] = read_notes(lm, q, read, EVAL_GEN)
         return answers[q, tuple(read)]
 
     rows: list[dict[str, Any]] = []

@@ -34,13 +34,7 @@ def main() -> None:
     from sleepd.evaluation.run import throwaway_config
     from sleepd.memory.loader import load_with_memory
     from sleepd.memory.prompts import hit
-    from sleepd.memory.serving.generate import generate
-    from sleepd.memory.serving.recall import (
-        choose_recitation,
-        reading_gen,
-        reading_messages,
-        recite_candidates,
-    )
+    from sleepd.memory.serving.recall import choose_recitation, read_notes, recite_candidates
     from sleepd.storage import load_config
 
     name = Path(args.set).name
@@ -58,9 +52,7 @@ def main() -> None:
         row: dict = {"q": q.q, "a": q.a, "in_beams": any(hit(c.text, q.a) for c in candidates)}
         for w in weights:
             chosen = choose_recitation(candidates, w)
-            read = [chosen.text] if chosen else []
-            gen = reading_gen(EVAL_GEN) if read else EVAL_GEN
-            answer = generate(lm, reading_messages(q.q, read), gen, adapter=False)
+            answer = read_notes(lm, q.q, [chosen.text] if chosen else [], EVAL_GEN)
             row[f"w{w:g}"] = {
                 "read": chosen.text if chosen else None,
                 "holds": bool(chosen) and hit(chosen.text, q.a),

@@ -14,8 +14,8 @@ from typing import Any
 
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import hit
-from sleepd.memory.serving.generate import GenerationConfig, generate
-from sleepd.memory.serving.recall import Search, answer_with_memory, reading_gen, reading_messages
+from sleepd.memory.serving.generate import GenerationConfig
+from sleepd.memory.serving.recall import Search, answer_with_memory, read_notes
 from sleepd.storage.config import RecallConfig
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
@@ -51,15 +51,7 @@ def source_text(docs: Path, source: str) -> str:
 
 def ceiling(lm: LoadedModel, questions: Sequence[Question], docs: Path) -> list[bool]:
     """The same model with the one relevant note in its prompt."""
-    return [
-        hit(
-            generate(
-                lm, reading_messages(q.q, [source_text(docs, q.source)]), reading_gen(EVAL_GEN), adapter=False
-            ),
-            q.a,
-        )
-        for q in questions
-    ]
+    return [hit(read_notes(lm, q.q, [source_text(docs, q.source)], EVAL_GEN), q.a) for q in questions]
 
 
 def closed_book(

@@ -40,7 +40,7 @@ from sleepd.memory.prompts import is_nothing, recall_prompt
 from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts
-from .generate import GenerationConfig, Message, complete_scored, stream_generate
+from .generate import GenerationConfig, Message, complete_scored, generate, stream_generate
 from .rerank import has_writer, rank_by_question, recite_beams
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
@@ -74,6 +74,13 @@ CONFIDENCE_WEIGHT = 3.0
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
     """Generation settings for answering with notes in the prompt (see RECITE_GEN)."""
     return dataclasses.replace(gen, repetition_penalty=1.0)
+
+
+def read_notes(lm: LoadedModel, question: str, notes: Sequence[str], gen: GenerationConfig) -> str:
+    """The plain model's whole answer to ``question`` with ``notes`` in the reading prompt (none:
+    asked as written), with ``reading_gen`` where there are notes to copy from."""
+    read_gen = reading_gen(gen) if notes else gen
+    return generate(lm, reading_messages(question, notes), read_gen, adapter=False)
 
 
 @dataclass
