@@ -216,7 +216,9 @@ def run_eval(
     buffer_hits = rows["buffer"]
     log("default chat (weights and buffer) ...")
     chat_hits = with_buffer(lm, recite)
-    general_kept = share(closed_book(lm, general_base, recite=recite, beams=beams)) if general_base else None
+    # the general questions' records join the trace with an empty source: what made one lost
+    general_hits = closed_book(lm, general_base, recite=recite, beams=beams, trace=trace)
+    general_kept = share(general_hits) if general_base else None
     # the same through default chat, the path people use (buffer notes in the prompt, recitations
     # grounded in the buffer): of the general answers chat got right before the sleep, those kept
     chat_right = [q for q, h in zip(general_base, with_buffer(base, False, general_base), strict=True) if h]
