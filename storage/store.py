@@ -42,6 +42,15 @@ def fts_query(query: str) -> str:
     return " OR ".join(f'"{w}"' for w in seen)
 
 
+# FTS5's bm25() gives a word found in half the indexed passages or more an IDF of 1e-6 instead of
+# zero or less, so a hit matched only through such words scores ~1e-6 per word: asked "What is the
+# capital of France?" with a few boat notes in the buffer, chat read two of them on "the" and "is"
+# and answered that the boats were characters of a film. Any word in fewer than half the passages
+# scores orders of magnitude above this. With one or two passages every word is in half of them, so
+# there (a new install) the search cannot tell, and its hits are read as before.
+UNINFORMATIVE_SCORE = 1e-4
+
+
 class _StoreBase:
     engine: Engine
     writer: Engine
@@ -169,7 +178,13 @@ class _StoreBase:
         if recall.buffer_notes == 0:
             return []
         hits = self.search(query, k=recall.buffer_notes)
+        if hits and hits[0].score < UNINFORMATIVE_SCORE and self._passage_count() >= 3:
+            return []  # matched only through words in half the notes or more ("the", "is")
         return [h for h in hits if h.score >= recall.buffer_score_floor * hits[0].score]
+
+    def _passage_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM passages")).scalar() or 0)
 
     # -- overview ------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import os
 import stat
 
 from sleepd.storage import Config, NewPassage, Store
+from sleepd.storage.config import RecallConfig
 from sleepd.storage.store import fts_query
 
 
@@ -52,6 +53,25 @@ def test_search_ranks_by_bm25_and_respects_status(store: Store) -> None:
     hits = store.search("copper wren")
     assert hits[0].passage.text.startswith("Copper Wren")
     assert store.search("copper wren", statuses=("superseded",)) == []
+
+
+def test_notes_for_reads_nothing_matched_only_through_common_words(store: Store) -> None:
+    sid = store.upsert_source("/boats.md")
+    store.add_passages(sid, [NewPassage("The skipper of the Amber Curlew is Rosalind Achterberg.", 12)])
+    recall = RecallConfig()
+    # one or two passages: every word is in half of them, so the search cannot tell; read as before
+    assert len(store.notes_for("What is the capital of France?", recall)) == 1
+    store.add_passages(
+        sid,
+        [
+            NewPassage("The skipper of the Salt Finch is Matthias Oduya.", 11),
+            NewPassage("The Slate Plover is moored in Tromso.", 9),
+        ],
+    )
+    assert store.search("What is the capital of France?")  # "the", "is" still match
+    assert store.notes_for("What is the capital of France?", recall) == []
+    hits = store.notes_for("Who is the skipper of the Salt Finch?", recall)
+    assert hits and hits[0].passage.text.startswith("The skipper of the Salt Finch")
 
 
 def test_search_survives_fts_syntax_in_questions(store: Store) -> None:
