@@ -168,12 +168,13 @@ def recite_candidates(
     found: dict[str, tuple[str, float]] = {}  # recitation -> (the query that recited it, its beam score)
     queries = list(dict.fromkeys([question_query(question, signal), question]))
     decoded = recite_beams(lm, [recall_prompt(q) for q in queries], beams, RECITE_GEN.max_new_tokens)
+    best = [(q, texts[0][0] if texts else "") for q, texts in zip(queries, decoded, strict=True)]
     nothing = [not texts or is_nothing(texts[0][0]) for texts in decoded]
     if nothing[-1]:  # the question as written: about something never read, or forgotten
-        return [(q, t[0][0] if t else "") for q, t in zip(queries, decoded, strict=True)], []
-    for query, texts, unlearned_here in zip(queries, decoded, nothing, strict=True):
+        return best, []
+    for (query, best_text), texts, unlearned_here in zip(best, decoded, nothing, strict=True):
         if unlearned_here:  # the weights' best answer: an unlearned fact
-            unlearned.append((query, texts[0][0] if texts else ""))
+            unlearned.append((query, best_text))
             continue
         for text, score in texts:  # an echo of the question, or "Nothing.", holds nothing to read
             worth = score >= MIN_CONFIDENCE and text and not is_nothing(text) and signal.stems(text) - q_words
