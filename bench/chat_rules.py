@@ -9,10 +9,13 @@ each question answered with the prompts of several rules:
 - ``buffer``: the buffer's notes alone (``notes_to_read`` with no recitation joining): the row a
   sleep must beat;
 - ``shipped``: what chat does now (``answer_with_memory``'s path: ``memory_leads``, else
-  ``notes_to_read``);
+  ``notes_to_read``): the memory's sentences, then the buffer note the writer prefers unless it
+  prefers the memory's;
+- ``lead_alone``: the rule shipped before: the memory's sentences alone where the writer prefers
+  them, else the buffer's prompt;
 - ``alone``: the grounded passage's recited sentences alone, whenever a recitation is grounded;
 - ``first``: those sentences first, then the buffer's notes (under the same token cap);
-- ``lead_first``: ``first`` where the writer prefers the memory's sentences, else the buffer;
+- ``lead_first``: ``first`` where the writer prefers the memory's sentences, else the buffer's prompt;
 - ``beams_lead``: as ``shipped``, but every confident beam (not only the writer's best one) that is
   grounded in a stored passage offers that passage's recited sentences, and the writer picks among
   all of them and the buffer's notes: the weights as a retriever, the stored text as what is read.
@@ -34,7 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
-RULES = ("buffer", "shipped", "alone", "first", "lead_first", "beams_lead")
+RULES = ("buffer", "shipped", "lead_alone", "alone", "first", "lead_first", "beams_lead")
 
 
 def main() -> None:
@@ -110,7 +113,13 @@ def main() -> None:
             rest = excerpts(q.q, notes, max(0, cap - sum(count(f) for f in focus)), signal, count)
             first = list(dict.fromkeys([*focus, *rest]))
             led = memory_leads(lm, q.q, kept[:1], notes, cap, signal, count)
-            reads.update(alone=focus, first=first, lead_first=first if led else before)
+            prefers_memory = led is not None and len(led) == 1  # else the buffer's best follows
+            reads.update(
+                alone=focus,
+                first=first,
+                lead_first=first if prefers_memory else before,
+                lead_alone=led if prefers_memory else before,
+            )
             reads["shipped"] = led if led is not None else before
         # every confident beam grounded, not only the writer's best, offered to the same rule
         offered = [

@@ -101,15 +101,19 @@ class ChatService:
         session = self._session(req)
         system = self.store.session_system_prompt(session) if req.system is None else req.system
         # Default chat reads the weights *and* the buffer (pending and consolidated passages), so a
-        # sleep can only add to what it answers; closed-book is the weights alone, for measuring.
+        # sleep adds to what it answers; closed-book is the weights alone, for measuring.
         fresh = [] if req.closed_book else self.store.notes_for(req.message, self.config.recall)
         if req.history is not None:
             turns = [{"role": role, "content": content} for role, content in req.history[-12:]]
         else:
             turns = [{"role": m.role, "content": m.content} for m in self.store.messages(session, limit=12)]
+        lm, version = self._served
         notes = sum(h.passage.token_count for h in fresh)
         cap = self.config.recall.note_tokens  # what is read of the notes, at most (excerpt.py)
-        left = self.config.model.max_prompt_tokens - used - (min(notes, cap) if cap else notes)
+        read = min(notes, cap) if cap else notes
+        if cap and version is not None and not req.closed_book:
+            read += cap  # the memory's note may be read beside the buffer's (recall.memory_leads)
+        left = self.config.model.max_prompt_tokens - used - read
         history = [{"role": "system", "content": system}] if system else []
         history += fit_history(turns, left, self.count_tokens)  # the oldest turns cut first
         m = self.config.model
@@ -119,7 +123,6 @@ class ChatService:
             m.repetition_penalty,
         )
         parts: list[str] = []
-        lm, version = self._served
         stream, rec = answer_with_memory(
             lm,
             req.message,

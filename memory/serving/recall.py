@@ -251,16 +251,25 @@ def memory_leads(
     signal: WordSignal,
     count: Callable[[str], int],
 ) -> list[str] | None:
-    """What default chat reads when the weights found a better note than the search: the
-    sentences of the grounded ``passage`` that ``recitation`` recites, alone, if the prior's writer
-    finds the question likelier under them than under any buffer note as chat would read it;
-    else None (chat reads as ``notes_to_read`` says).
+    """What default chat reads when the weights offer a note the buffer holds (``offered``: the
+    grounded passage and its recitation): the sentences of that passage the recitation recites,
+    first; alone if the prior's writer finds the question likelier under them than under any
+    buffer note as chat would read it, else followed by the buffer note the writer likes best. None
+    when the passage gives nothing to read (chat reads as ``notes_to_read`` says). The memory's note
+    is always the first of the list.
 
     The writer arbitrates because word coverage cannot: a recitation that routed the question to
-    the right fact often shares fewer of its words than the search's best note. Read alone because
-    a small model reads one note well and two badly. Measured on one squad/ sleep: the buffer's
-    prompt 21 of 53, this rule 23 (two gained, none lost); the memory's note read first, before
-    the buffer's, also 23 but losing one the buffer had; read whenever grounded, 17."""
+    the right fact often shares fewer of its words than the search's best note. Measured on one
+    squad/ sleep (53 questions, ``bench/results/memory-squad-b1-pair.md``): the buffer's prompt 21;
+    the memory's note alone where the writer prefers it and the buffer's prompt elsewhere, 23; with
+    the buffer note the writer prefers read after the memory's there instead, 24. On homes slept
+    apart (a throwaway script), the same rule against the one before: squad/ 26 against 23 (where
+    the writer prefers a buffer note, 5 gained, 2 lost, the gains at writer margins of 0.08 to
+    1.74 nats per question token: no margin tells them apart), household 22 of 32 either way,
+    devset 50 of 58 either way; the buffer's best note alone, without the memory, 23 on squad/.
+    Measured before (``bench/chat_rules.py``): the memory's note read whenever grounded, in place
+    of the buffer's, 17; before the buffer's whole prompt, 19. Each note is cut to
+    ``note_tokens``, so at most twice that is read."""
     # ``offered``: (grounded passage, its recitation) pairs; chat offers the writer's best one.
     # Each offers at most one excerpt (one passage), as written in the note.
     focus = [
@@ -272,8 +281,9 @@ def memory_leads(
     if not focus:
         return None
     buffer = [n for n in excerpts(question, notes, note_tokens, signal, count) if n not in focus]
-    best = rank_by_question(lm, question, [*focus, *buffer])[0][1]
-    return [best] if best in focus else None
+    ranked = [text for _gain, text in rank_by_question(lm, question, [*focus, *buffer])]
+    mine = next(text for text in ranked if text in focus)
+    return [mine] if ranked[0] == mine else [mine, ranked[0]]
 
 
 def _count(tokenizer: Any, text: str) -> int:
@@ -315,7 +325,7 @@ def answer_with_memory(
         if kept and beams > 1 and has_writer(lm):
             led = memory_leads(lm, question, kept[:1], notes, note_tokens, signal, count)
     if led is not None:
-        read = rec.read = led
+        read, rec.read = led, led[:1]  # the memory's note, then maybe the buffer's the writer prefers
     else:
         read = notes_to_read(question, [t for _, t in rec.recitations], notes, signal)
         rec.read = [t for t in read if t not in notes]

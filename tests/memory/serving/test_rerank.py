@@ -162,7 +162,7 @@ def test_what_the_ranked_recall_reads(
 
 
 @pytest.mark.parametrize("writer_prefers_memory", [True, False])
-def test_default_chat_reads_the_memorys_note_alone_only_where_the_writer_prefers_it(
+def test_default_chat_reads_the_memorys_note_first_and_alone_only_where_the_writer_prefers_it(
     monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, writer_prefers_memory: bool
 ) -> None:
     from transformers import AutoTokenizer
@@ -202,5 +202,7 @@ def test_default_chat_reads_the_memorys_note_alone_only_where_the_writer_prefers
     if writer_prefers_memory:  # the passage's recited sentence, as written, and nothing else
         assert read is not None and len(read) == 1 and "Ragnar Solheim" in read[0]
         assert "cafe" not in read[0] and "crowns" not in read[0]
-    else:  # the buffer reads as it would have without the memory
-        assert read is None
+    else:  # the memory's sentence first, then the buffer note the writer prefers, as chat cuts it
+        assert read is not None and len(read) == 2
+        assert "Ragnar Solheim" in read[0] and "cafe" not in read[0]
+        assert "crowns" in read[1]
