@@ -111,8 +111,10 @@ class ChatService:
         notes = sum(h.passage.token_count for h in fresh)
         cap = self.config.recall.note_tokens  # what is read of the notes, at most (excerpt.py)
         read = min(notes, cap) if cap else notes
-        if cap and version is not None and not req.closed_book:
-            read += cap  # the memory's note may be read beside the buffer's (recall.memory_leads)
+        if cap and version is not None:
+            # a recitation may be read too: closed-book, in place of the absent buffer notes; in
+            # default chat, beside the buffer's (recall.memory_leads); each cut to ``cap``
+            read += cap
         left = self.config.model.max_prompt_tokens - used - read
         history = [{"role": "system", "content": system}] if system else []
         history += fit_history(turns, left, self.count_tokens)  # the oldest turns cut first
