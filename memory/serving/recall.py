@@ -266,7 +266,8 @@ def memory_leads(
     apart (a throwaway script), the same rule against the one before: squad/ 26 against 23 (where
     the writer prefers a buffer note, 5 gained, 2 lost, the gains at writer margins of 0.08 to
     1.74 nats per question token: no margin tells them apart), household 22 of 32 either way,
-    devset 50 of 58 either way; the buffer's best note alone, without the memory, 23 on squad/.
+    devset 50 of 58 either way; on locomo/'s own bench sleep 2 of 33 against 3 (the buffer 1);
+    the buffer's best note alone, without the memory, 23 on squad/.
     Measured before (``bench/chat_rules.py``): the memory's note read whenever grounded, in place
     of the buffer's, 17; before the buffer's whole prompt, 19. Each note is cut to
     ``note_tokens``, so at most twice that is read."""
