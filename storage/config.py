@@ -166,13 +166,14 @@ class SleepConfig:
     # the recited checks made the sleep slower (bench/results/memory-squad-b1-stoprecited.md).
     stop_recited: bool = False
     general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
-    # Questions about what the notes never said, per passage trained (max 16): the dreaming prompts
-    # asked in the recall format, trained to recite "Nothing.", so a question about something never
-    # read recites nothing instead of a note of the user's filled in with the question's words. Off:
-    # at 1.0 general answers kept closed-book rose to 100% on devset/ (85%, same run) and squad/
-    # (96%), but closed-book recall fell to 60% (71%) and 19% (25%, earlier runs); taught as written
-    # only, recall fell less (67%) but general answers kept stayed at 85%
-    # (bench/results/memory-devset-b1-choice.md, -unknownq.md, memory-squad-b1-unknown.md).
+    # Questions about what the notes never said, per passage trained: as many of the dreaming
+    # prompts (max 16) and of the shipped factual questions about articles no note is about
+    # (memory/sleeping/never_read.py), asked as written in the recall format and trained to recite
+    # "Nothing.", so a question about something never read recites nothing instead of a note of the
+    # user's with the question's words put in. Off: on devset/ general answers kept closed-book
+    # were 100% in 3 of 3 sleeps (configured: 85%, 85%, 70%), but closed-book recall 34, 37, 32 of
+    # 58 against 41, 37, 33, and on squad/ 10 of 53 against 13 with default chat 20 against 24
+    # (bench/results/memory-devset-b1-neverread.md, memory-squad-b1-neverread.md).
     unknown_ratio: float = 0.0
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before

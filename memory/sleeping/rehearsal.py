@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sleepd.memory.chat_format import chat_text
-from sleepd.memory.facts import Fact, WordSignal, passage_facts, question_query
+from sleepd.memory.facts import Fact, WordSignal, passage_facts
 from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, generate
@@ -98,18 +98,22 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
     return out
 
 
-def unknown_examples(n: int, live: Iterable[PassageInput], signal: WordSignal) -> list[Example]:
-    """The first ``n`` dreaming prompts, as written and in keyword form, reciting ``NOTHING`` in
-    the recall format; not a query all of whose content words a live fact holds (a note about tea
-    answers "How do I make a cup of tea?")."""
+def unknown_examples(
+    n: int, live: Iterable[PassageInput], signal: WordSignal, never_read: Sequence[str] = ()
+) -> list[Example]:
+    """The first ``n`` dreaming prompts and the first ``n`` of ``never_read`` (factual questions
+    about what no note says), as written, reciting ``NOTHING`` in the recall format; not a question
+    all of whose content words a live fact holds (a note about tea answers "How do I make a cup of
+    tea?"). As written only: taught in keyword form too, "Nothing." carried to the keyword form of
+    the notes' own questions (devset: 15 of the first 16), and recall reads nothing when the
+    question as written recites it."""
     if n <= 0:
         return []  # off: not even the live facts are read (a vault holds many)
     live_facts = _live_facts(live, signal)
     out: dict[str, Example] = {}
-    for prompt in GENERIC_PROMPTS[:n]:
-        for q in (question_query(prompt, signal), prompt):
-            if q and not _answered(signal.stems(q), live_facts):
-                out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "unknown"))
+    for q in (*never_read[:n], *GENERIC_PROMPTS[:n]):
+        if q and not _answered(signal.stems(q), live_facts):
+            out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "unknown"))
     return list(out.values())
 
 

@@ -154,19 +154,21 @@ def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -
 
 
 def test_questions_about_what_no_note_says_recite_nothing(signal: WordSignal) -> None:
-    assert unknown_examples(0, [], signal) == []  # off
-    examples = unknown_examples(3, [], signal)
+    never = ["Where is Kenya located?", "Who is the producer of Doctor Who?", "When did ABC first start?"]
+    assert unknown_examples(0, [], signal, never) == []  # off
+    examples = unknown_examples(2, [], signal, never)
     assert {e.answer for e in examples} == {NOTHING} and {e.kind for e in examples} == {"unknown"}
     prompts = {e.prompt for e in examples}
-    assert recall_prompt(GENERIC_PROMPTS[0]) in prompts  # as written, and in keyword form
-    assert recall_prompt(question_query(GENERIC_PROMPTS[0], signal)) in prompts
-    assert not any(GENERIC_PROMPTS[3] in p for p in prompts)  # only the first n
+    assert prompts == {recall_prompt(q) for q in [*never[:2], *GENERIC_PROMPTS[:2]]}  # first n, as written
+    assert recall_prompt(question_query(never[0], signal)) not in prompts  # never in keyword form
     tea = PassageInput(
         1, "How I make a cup of tea: boil water, steep the leaves four minutes.", "/t.md", None
     )
-    asked = {e.prompt for e in unknown_examples(len(GENERIC_PROMPTS), [tea], signal)}
+    kenya = PassageInput(2, "Kenya is located in East Africa, on the equator.", "/k.md", None)
+    asked = {e.prompt for e in unknown_examples(len(GENERIC_PROMPTS), [tea, kenya], signal, never)}
     assert recall_prompt("How do I make a cup of tea?") not in asked  # a note answers it
-    assert recall_prompt(GENERIC_PROMPTS[0]) in asked
+    assert recall_prompt(never[0]) not in asked
+    assert recall_prompt(GENERIC_PROMPTS[0]) in asked and recall_prompt(never[1]) in asked
 
 
 def test_an_edited_facts_queries_recite_its_later_version(signal: WordSignal) -> None:
