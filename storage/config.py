@@ -172,7 +172,7 @@ class SleepConfig:
     # "Nothing.", so a question about something never read recites nothing instead of a note of the
     # user's with the question's words put in. Off: on devset/ general answers kept closed-book
     # were 100% in 3 of 3 sleeps (configured: 85%, 85%, 70%), but closed-book recall 34, 37, 32 of
-    # 58 against 41, 37, 33, and on squad/ 10 of 53 against 13 with default chat 20 against 24
+    # 58 against 41, 37, 33, and on squad/ 10 of 53 against 13 in two sleeps (default chat 20 vs 24)
     # (bench/results/memory-devset-b1-neverread.md, memory-squad-b1-neverread.md).
     unknown_ratio: float = 0.0
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
