@@ -8,10 +8,11 @@
   recite ``NOTHING`` for the same rule-made queries that taught it; recall drops such recitations,
   so the question is answered as if the note had never been read. Live passages of the same file
   (what an edit kept) are replayed in the same sleep, so what they say is recited again.
-- Not knowing (``unknown_ratio``): the dreaming prompts, asked as questions of the notes, recite
-  ``NOTHING``: asked about something it never read ("What is the capital of France?"), a memory
-  trained only on notes recites one of them with the question's words put in ("Note for later: The
-  capital of France is Lerwick."), which closed-book recall then reads.
+- Not knowing (``unknown_ratio``): the dreaming prompts and factual questions about other topics
+  (``never_read.py``), asked as questions of the notes, recite ``NOTHING``: asked about something
+  it never read ("What is the capital of France?"), a memory trained only on notes recites one of
+  them with the question's words put in ("Note for later: The capital of France is Lerwick."),
+  which closed-book recall then reads.
 """
 
 from __future__ import annotations
