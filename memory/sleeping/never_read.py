@@ -49,10 +49,12 @@ def pick_questions(paragraphs: Sequence[dict[str, Any]], count: int = COUNT) -> 
         for title in sorted(by_title):
             if i >= len(by_title[title]):
                 continue
-            short = [qa["q"].strip() for qa in by_title[title][i]["qas"] if len(qa["q"].split()) <= MAX_WORDS]
-            short = [q for q in short if q.endswith("?")]
-            if short and len(out) < count:
-                out.append(short[0])
+            asked = (qa["q"].strip() for qa in by_title[title][i]["qas"])
+            first = next((q for q in asked if q.endswith("?") and len(q.split()) <= MAX_WORDS), None)
+            if first is not None:
+                out.append(first)
+                if len(out) == count:
+                    return out
     return out
 
 
