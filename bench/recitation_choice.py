@@ -1,5 +1,6 @@
-"""Which recitation closed-book recall reads: the writer's gain alone against gain + w x the memory's
-beam score (``recall.choose_recitation``), on the same weights and the same beams.
+"""Which recitation closed-book recall reads: the writer's gain alone, gain + w x how surely the
+memory holds the recitation (``recall.held_scores``, shipped in ``choose_recitation``) and gain + w
+x its beam score (the rule before), on the same weights and the same beams.
 
 Usage: .venv/bin/python bench/recitation_choice.py --home DIR --set devset [--weights 0,3] [--tag T]
 
@@ -50,8 +51,17 @@ def main() -> None:
     for q in questions:
         _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams)
         row: dict = {"q": q.q, "a": q.a, "in_beams": any(hit(c.text, q.a) for c in candidates)}
+        by_beam = [c._replace(score=c.beam) for c in candidates]  # the rule before held_scores
         for w in weights:
             chosen = choose_recitation(candidates, w)
+            before = choose_recitation(by_beam, w)
+            if w:
+                answer = read_notes(lm, q.q, [before.text] if before else [], EVAL_GEN)
+                row[f"beam{w:g}"] = {
+                    "read": before.text if before else None,
+                    "holds": bool(before) and hit(before.text, q.a),
+                    "right": hit(answer, q.a),
+                }
             answer = read_notes(lm, q.q, [chosen.text] if chosen else [], EVAL_GEN)
             row[f"w{w:g}"] = {
                 "read": chosen.text if chosen else None,
@@ -71,9 +81,9 @@ def main() -> None:
         "| rule | a note read | the read note holds the answer | answered right |",
         "|---|---|---|---|",
     ]
-    for w in weights:
-        k = f"w{w:g}"
-        label = "writer gain alone" if w == 0 else f"gain + {w:g} x beam score"
+    rules = [(f"w{w:g}", "writer gain alone" if w == 0 else f"gain + {w:g} x held score") for w in weights]
+    rules += [(f"beam{w:g}", f"gain + {w:g} x beam score (before)") for w in weights if w]
+    for k, label in rules:
         read = sum(r[k]["read"] is not None for r in rows)
         holds = sum(r[k]["holds"] for r in rows)
         right = sum(r[k]["right"] for r in rows)

@@ -6,8 +6,9 @@
 2. The question is asked twice, as written and in the keyword shape sleep trains on
    (``facts.question_query``). With the consolidation prior's question writer beside the memory,
    each query decodes a few recitations (beam search); of those that make the question likelier
-   under the writer than no note does (``rerank``), the writer's likeliest is read, with the
-   memory's own confidence settling between versions of one note (``choose_recitation``).
+   under the writer than no note does (``rerank``), the writer's likeliest is read, with how surely
+   the memory holds each, whatever it is asked, settling between versions of one note
+   (``held_scores``, ``choose_recitation``).
    Without a writer, the greedy recitation is kept only if it holds at least ``min_coverage``
    (``RecallConfig``) of the question's content words, and the one covering most is read. Either
    way a recitation must add a word the question lacks (an echo holds nothing to read), and a
@@ -41,7 +42,7 @@ from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts
 from .generate import GenerationConfig, Message, complete_scored, generate, stream_generate
-from .rerank import has_writer, rank_by_question, recite_beams
+from .rerank import has_writer, rank_by_question, recitation_logprobs, recite_beams
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
 # too, so a recitation or an answer that repeats a name or number from its note is pushed away
@@ -62,13 +63,20 @@ MIN_CONFIDENCE = math.log(0.75)
 # The writer tells which note a question is about, not which of the memory's versions of that note
 # is the one it read: for near-identical notes (servers, boats) the beams are one note with its
 # values blended from its neighbours', and the writer scores them all within ~0.01 nats per
-# question token, since a question does not hold the value it asks for. The memory's own confidence
-# (its beam score, mean log-probability per token) does tell them apart, so a recitation is chosen by
-# writer gain + CONFIDENCE_WEIGHT x beam score. Measured on one devset/ sleep, the same beams: the
-# recitation read held the answer for 37 of 58 questions by gain alone, 45 with weight 3 (44 with 2
-# or 5); closed-book answers 33 -> 41. On squad/ 13 -> 13 of 53, household 16 -> 15 of 32
-# (bench/results/recitation-choice-*-prefix.md).
+# question token, since a question does not hold the value it asks for. How surely the memory holds
+# each does tell them apart, so a recitation is chosen by writer gain + CONFIDENCE_WEIGHT x
+# ``held_scores``. Measured on one devset/ sleep, the same beams: the recitation read held the
+# answer for 37 of 58 questions by gain alone, 45 with weight 3 x the beam score (44 with 2 or 5);
+# closed-book answers 33 -> 41; squad/ 13 -> 13 of 53, household 16 -> 15 of 32
+# (bench/results/recitation-choice-*-prefix.md). The beam score is the memory's confidence under
+# the query that decoded the beam, where a blend is likely too; averaged with the other query form
+# and a blank query it is how surely the note is held: on other sleeps, the same beams, closed-book
+# devset 37 -> 40 of 58, squad 13 -> 15 of 53, household HOUSEHOLD (weight 5 alike: 41, 15, HH5;
+# bench/results/recitation-choice-*-held.md).
 CONFIDENCE_WEIGHT = 3.0
+# The blank query ("Question: \nFrom my notes:\n") that ``held_scores`` adds to the question's
+# two forms: what the memory recites unasked is what it holds, not what a wording pulled out.
+HELD_QUERIES = ("",)
 
 
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
@@ -144,13 +152,14 @@ def recite_for(
 
 
 class Candidate(NamedTuple):
-    """A recitation worth weighing: the writer's gain (``rank_by_question``), the memory's beam
-    score, the text, and the query that recited it."""
+    """A recitation worth weighing: the writer's gain (``rank_by_question``), how surely the memory
+    holds it (``held_scores``), the text, the query that recited it and its beam score there."""
 
     gain: float
     score: float
     text: str
     query: str
+    beam: float = 0.0
 
 
 def recite_candidates(
@@ -184,8 +193,21 @@ def recite_candidates(
     # the cut one can look surer while holding less (household: "The bike lock combination is the
     # year the apple tree was planted." without the year).
     found = {t: v for t, v in found.items() if not any(o != t and o.startswith(t) for o in found)}
-    ranked = rank_by_question(lm, question, list(found)) if found else []
-    return unlearned, [Candidate(gain, found[t][1], t, found[t][0]) for gain, t in ranked]
+    if not found:
+        return unlearned, []
+    held = held_scores(lm, queries, list(found))
+    ranked = rank_by_question(lm, question, list(found))
+    return unlearned, [Candidate(gain, held[t], t, *found[t]) for gain, t in ranked]
+
+
+def held_scores(lm: LoadedModel, queries: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
+    """How surely the memory holds each text, whatever it is asked: its mean log-probability per
+    token after each query form and after a blank query, averaged. A blend (a note with values
+    from its neighbours') is likely only under the query that decoded it; the stored note stays
+    likely under all of them, since sleep trained it after many queries (``HELD_QUERIES``)."""
+    prompts = [recall_prompt(q) for q in [*queries, *HELD_QUERIES]]
+    per_prompt = [recitation_logprobs(lm, p, texts) for p in prompts]  # [P][T]
+    return {t: sum(row[i] for row in per_prompt) / len(prompts) for i, t in enumerate(texts)}
 
 
 def _recite_ranked(lm: LoadedModel, question: str, beams: int) -> Recollection:

@@ -64,6 +64,27 @@ def recite_beams(
     return [scored[i * beams : (i + 1) * beams] for i in range(len(rows))]
 
 
+def recitation_logprobs(lm: LoadedModel, prompt: str, texts: Sequence[str]) -> list[float]:
+    """The memory's mean log-probability per token of each text (its end of sequence included)
+    after the raw ``prompt``, adapter on: how surely the weights hold that text as what follows.
+    One right-padded forward pass over all texts."""
+    import torch
+
+    tok = lm.tokenizer
+    head = tok(prompt, add_special_tokens=False)["input_ids"]
+    tails = [tok(t, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for t in texts]
+    ids, mask = _padded([head + t for t in tails], tok.pad_token_id, left=False)  # [B, W] each
+    device = lm.model.device
+    with torch.inference_mode(), lm.turns.hold(True):
+        logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # [B, W, V]
+    out = []
+    for i, t in enumerate(tails):
+        step = logits[i, len(head) - 1 : len(head) - 1 + len(t)].float()  # [T, V], each predicts a text token
+        target = torch.tensor(t, device=device)[:, None]  # [T, 1]
+        out.append(float(torch.log_softmax(step, -1).gather(1, target).mean()))
+    return out
+
+
 def question_logprobs(lm: LoadedModel, question: str, notes: Sequence[str]) -> tuple[list[float], int]:
     """``log P(question | note)`` under the writer for each note (summed over the question's
     tokens), and the question's token count. One forward pass over all notes, right-padded."""
