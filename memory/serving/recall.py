@@ -71,7 +71,7 @@ MIN_CONFIDENCE = math.log(0.75)
 # (bench/results/recitation-choice-*-prefix.md). The beam score is the memory's confidence under
 # the query that decoded the beam, where a blend is likely too; averaged with the other query form
 # and a blank query it is how surely the note is held: on other sleeps, the same beams, closed-book
-# devset 37 -> 40 of 58, squad 13 -> 15 of 53, household HOUSEHOLD (weight 5 alike: 41, 15, HH5;
+# devset 37 -> 40 of 58, squad 13 -> 15 of 53, household 16 -> 16 of 32 (weight 5: 41, 15, 17;
 # bench/results/recitation-choice-*-held.md).
 CONFIDENCE_WEIGHT = 3.0
 # The blank query ("Question: \nFrom my notes:\n") that ``held_scores`` adds to the question's
@@ -202,9 +202,10 @@ def recite_candidates(
 
 def held_scores(lm: LoadedModel, queries: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
     """How surely the memory holds each text, whatever it is asked: its mean log-probability per
-    token after each query form and after a blank query, averaged. A blend (a note with values
-    from its neighbours') is likely only under the query that decoded it; the stored note stays
-    likely under all of them, since sleep trained it after many queries (``HELD_QUERIES``)."""
+    token after each query form and after the blank query of ``HELD_QUERIES``, averaged. A blend (a
+    note with values from its neighbours') is likely only under the query that decoded it; the
+    stored note stays likely under all of them, since sleep trained it after many queries. Three
+    forward passes over the candidates, beside the beam search's decoding."""
     prompts = [recall_prompt(q) for q in [*queries, *HELD_QUERIES]]
     per_prompt = [recitation_logprobs(lm, p, texts) for p in prompts]  # [P][T]
     return {t: sum(row[i] for row in per_prompt) / len(prompts) for i, t in enumerate(texts)}
