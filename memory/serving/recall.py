@@ -153,7 +153,8 @@ def recite_for(
 
 class Candidate(NamedTuple):
     """A recitation worth weighing: the writer's gain (``rank_by_question``), how surely the memory
-    holds it (``held_scores``), the text, the query that recited it and its beam score there."""
+    holds it (``held_scores``; its beam score where there is no choice to make), the text, the
+    query that recited it and its beam score there."""
 
     gain: float
     score: float
@@ -195,9 +196,12 @@ def recite_candidates(
     found = {t: v for t, v in found.items() if not any(o != t and o.startswith(t) for o in found)}
     if not found:
         return unlearned, []
-    held = held_scores(lm, queries, list(found))
     ranked = rank_by_question(lm, question, list(found))
-    return unlearned, [Candidate(gain, held[t], t, *found[t]) for gain, t in ranked]
+    # Only a choice between recitations the writer finds useful needs the held score (it costs
+    # ~3 s per question where all are scored); elsewhere the beam score stands in.
+    useful = [t for gain, t in ranked if gain > MIN_GAIN]
+    held = held_scores(lm, queries, useful) if len(useful) > 1 else {}
+    return unlearned, [Candidate(gain, held.get(t, found[t][1]), t, *found[t]) for gain, t in ranked]
 
 
 def held_scores(lm: LoadedModel, queries: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
