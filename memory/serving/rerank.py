@@ -23,6 +23,7 @@ for the one scoring forward pass (``ModelTurns.hold_adapter``), so it costs ~19 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sleepd.memory.model import LoadedModel
@@ -68,43 +69,43 @@ def recitation_logprobs(lm: LoadedModel, prompt: str, texts: Sequence[str]) -> l
     """The memory's mean log-probability per token of each text (its end of sequence included)
     after the raw ``prompt``, adapter on: how surely the weights hold that text as what follows.
     One right-padded forward pass over all texts."""
-    import torch
-
     tok = lm.tokenizer
     head = tok(prompt, add_special_tokens=False)["input_ids"]
     tails = [tok(t, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for t in texts]
-    ids, mask = _padded([head + t for t in tails], tok.pad_token_id, left=False)  # [B, W] each
-    device = lm.model.device
-    with torch.inference_mode(), lm.turns.hold(True):
-        logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # [B, W, V]
-    out = []
-    for i, t in enumerate(tails):
-        step = logits[i, len(head) - 1 : len(head) - 1 + len(t)].float()  # [T, V], each predicts a text token
-        target = torch.tensor(t, device=device)[:, None]  # [T, 1]
-        out.append(float(torch.log_softmax(step, -1).gather(1, target).mean()))
-    return out
+    per_token = _tail_logprobs(lm, [(head, t) for t in tails], lm.turns.hold(True))
+    return [float(lp.mean()) for lp in per_token]
 
 
 def question_logprobs(lm: LoadedModel, question: str, notes: Sequence[str]) -> tuple[list[float], int]:
     """``log P(question | note)`` under the writer for each note (summed over the question's
     tokens), and the question's token count. One forward pass over all notes, right-padded."""
-    import torch
-
     assert lm.writer is not None
     tok = lm.tokenizer
     q_ids = tok(" " + question.strip(), add_special_tokens=False)["input_ids"]
-    rows = [tok(writer_prompt(n), add_special_tokens=False)["input_ids"] for n in notes]
-    ids, mask = _padded([r + q_ids for r in rows], tok.pad_token_id, left=False)  # [B, W] each
+    heads = [tok(writer_prompt(n), add_special_tokens=False)["input_ids"] for n in notes]
+    per_token = _tail_logprobs(lm, [(h, q_ids) for h in heads], lm.turns.hold_adapter(lm.writer))
+    return [float(lp.sum()) for lp in per_token], len(q_ids)
+
+
+def _tail_logprobs(
+    lm: LoadedModel, rows: Sequence[tuple[list[int], list[int]]], adapter: AbstractContextManager[Any]
+) -> list[Any]:
+    """For each (head, tail) token row, the log-probability of every tail token after what
+    precedes it, with ``adapter`` (a context that switches the model's adapters) held for the one
+    right-padded forward pass. Tensors [T_i], one per row."""
+    import torch
+
+    ids, mask = _padded([h + t for h, t in rows], lm.tokenizer.pad_token_id, left=False)  # [B, W] each
     device = lm.model.device
-    with torch.inference_mode(), lm.turns.hold_adapter(lm.writer):
+    with torch.inference_mode(), adapter:
         logits = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits  # [B, W, V]
-    target = torch.tensor(q_ids, device=device)  # [Q]
-    out = []
-    for i, r in enumerate(rows):
-        # the logits one position before each question token predict it
-        step = logits[i, len(r) - 1 : len(r) - 1 + len(q_ids)].float()  # [Q, V]
-        out.append(float(torch.log_softmax(step, -1).gather(1, target[:, None]).sum()))
-    return out, len(q_ids)
+        out = []
+        for i, (head, tail) in enumerate(rows):
+            # the logits one position before each tail token predict it
+            step = logits[i, len(head) - 1 : len(head) - 1 + len(tail)].float()  # [T, V]
+            target = torch.tensor(tail, device=device)[:, None]  # [T, 1]
+            out.append(torch.log_softmax(step, -1).gather(1, target)[:, 0])  # [T]
+    return out
 
 
 def rank_by_question(lm: LoadedModel, question: str, texts: Sequence[str]) -> list[tuple[float, str]]:
