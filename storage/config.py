@@ -173,7 +173,9 @@ class SleepConfig:
     # user's with the question's words put in. Off: on devset/ general answers kept closed-book
     # were 100% in 3 of 3 sleeps (configured: 85%, 85%, 70%), but closed-book recall 34, 37, 32 of
     # 58 against 41, 37, 33, and on squad/ 10 of 53 against 13 in two sleeps (default chat 20 vs 24)
-    # (bench/results/memory-devset-b1-neverread.md, memory-squad-b1-neverread.md).
+    # (bench/results/memory-devset-b1-neverread.md, memory-squad-b1-neverread.md). Nor do they
+    # combine with recall's held score: devset 33 of 58 against 37 with the beam score
+    # (bench/results/recitation-choice-devset-neg-s0.md).
     unknown_ratio: float = 0.0
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
