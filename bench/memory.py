@@ -24,6 +24,10 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "bench"
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def _matrix(rows: list[list[float | None]]) -> str:
     return "; ".join(" ".join("-" if v is None else f"{v:.2f}" for v in row) for row in rows)
 
@@ -63,9 +67,10 @@ def result_table(result: dict, title: str, batches: int) -> list[str]:
     table += [
         "",
         f"- closed-book / buffer: {result['after'] / buffer:.2f}x" if buffer else "- buffer: 0",
-        f"- general answers kept: closed-book {result['general_kept']} (of {result['general_base_correct']}"
-        f" base-right); default chat {result.get('general_kept_chat')}"
-        + (f"; closed-book with greedy recitations {greedy['general_kept']}" if greedy else ""),
+        f"- general answers kept: closed-book {_share(result['general_kept'])}"
+        f" (of {result['general_base_correct']} base-right);"
+        f" default chat {_share(result.get('general_kept_chat'))}"
+        + (f"; closed-book with greedy recitations {_share(greedy['general_kept'])}" if greedy else ""),
         f"- cost: {result['train_tokens_per_new_token']:.1f} training tokens per new token "
         f"({result['new_tokens']} new tokens); {result['sleep_seconds_per_1k_new_tokens']:.0f} s of sleep "
         f"per 1k new tokens; sleeps {', '.join(f'{t:.0f} s' for t in result['sleep_seconds'])}",
