@@ -1,6 +1,6 @@
 """Which recitation closed-book recall reads: the writer's gain alone, gain + w x how surely the
-memory holds the recitation (``recall.held_scores``, shipped in ``choose_recitation``) and gain + w
-x its beam score (the rule before), on the same weights and the same beams.
+memory holds the recitation (``recall.held_scores``, ``recite_candidates(held=True)``) and gain + w
+x its beam score (shipped), on the same weights and the same beams.
 
 Usage: .venv/bin/python bench/recitation_choice.py --home DIR --set devset [--weights 0,3] [--tag T]
 
@@ -49,9 +49,9 @@ def main() -> None:
 
     rows = []
     for q in questions:
-        _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams)
+        _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams, held=True)
         row: dict = {"q": q.q, "a": q.a, "in_beams": any(hit(c.text, q.a) for c in candidates)}
-        by_beam = [c._replace(score=c.beam) for c in candidates]  # the rule before held_scores
+        by_beam = [c._replace(score=c.beam) for c in candidates]  # the shipped rule
         for w in weights:
             chosen = choose_recitation(candidates, w)
             before = choose_recitation(by_beam, w)
@@ -82,7 +82,7 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     rules = [(f"w{w:g}", "writer gain alone" if w == 0 else f"gain + {w:g} x held score") for w in weights]
-    rules += [(f"beam{w:g}", f"gain + {w:g} x beam score (before)") for w in weights if w]
+    rules += [(f"beam{w:g}", f"gain + {w:g} x beam score (shipped)") for w in weights if w]
     for k, label in rules:
         read = sum(r[k]["read"] is not None for r in rows)
         holds = sum(r[k]["holds"] for r in rows)

@@ -6,9 +6,9 @@
 2. The question is asked twice, as written and in the keyword shape sleep trains on
    (``facts.question_query``). With the consolidation prior's question writer beside the memory,
    each query decodes a few recitations (beam search); of those that make the question likelier
-   under the writer than no note does (``rerank``), the writer's likeliest is read, with how surely
-   the memory holds each, whatever it is asked, settling between versions of one note
-   (``held_scores``, ``choose_recitation``).
+   under the writer than no note does (``rerank``), the writer's likeliest is read, with the
+   memory's confidence in each (its beam score) settling between versions of one note
+   (``choose_recitation``).
    Without a writer, the greedy recitation is kept only if it holds at least ``min_coverage``
    (``RecallConfig``) of the question's content words, and the one covering most is read. Either
    way a recitation must add a word the question lacks (an echo holds nothing to read), and a
@@ -63,16 +63,16 @@ MIN_CONFIDENCE = math.log(0.75)
 # The writer tells which note a question is about, not which of the memory's versions of that note
 # is the one it read: for near-identical notes (servers, boats) the beams are one note with its
 # values blended from its neighbours', and the writer scores them all within ~0.01 nats per
-# question token, since a question does not hold the value it asks for. How surely the memory holds
-# each does tell them apart, so a recitation is chosen by writer gain + CONFIDENCE_WEIGHT x
-# ``held_scores``. Measured on one devset/ sleep, the same beams: the recitation read held the
-# answer for 37 of 58 questions by gain alone, 45 with weight 3 x the beam score (44 with 2 or 5);
-# closed-book answers 33 -> 41; squad/ 13 -> 13 of 53, household 16 -> 15 of 32
-# (bench/results/recitation-choice-*-prefix.md). The beam score is the memory's confidence under
-# the query that decoded the beam, where a blend is likely too; averaged with the other query form
-# and a blank query it is how surely the note is held: on other sleeps, the same beams, closed-book
-# devset 37 -> 40 of 58, squad 13 -> 15 of 53, household 16 -> 16 of 32 (weight 5: 41, 15, 17;
-# bench/results/recitation-choice-*-held.md).
+# question token, since a question does not hold the value it asks for. So a recitation is chosen
+# by writer gain + CONFIDENCE_WEIGHT x the memory's beam score. Measured on one devset/ sleep, the
+# same beams: the recitation read held the answer for 37 of 58 questions by gain alone, 45 with
+# weight 3 (44 with 2 or 5); closed-book answers 33 -> 41; squad/ 13 -> 13 of 53, household 16 -> 15
+# of 32 (bench/results/recitation-choice-*-prefix.md).
+# ``held_scores`` in its place (``held=True``; how surely the memory holds a recitation under
+# three prompts) moved closed-book by noise alone over five sleeps: devset 37 -> 40 and 41 -> 40 of
+# 58, squad 13 -> 15 and 13 -> 12 of 53, household 16 -> 16 of 32, general answers kept 23 -> 21 of
+# 27, at ~2.4 s more per question (bench/results/recitation-choice-*-held.md, memory-*-b1-held.md).
+# It is not the default; bench/recitation_choice.py compares the two.
 CONFIDENCE_WEIGHT = 3.0
 # The blank query ("Question: \nFrom my notes:\n") that ``held_scores`` adds to the question's
 # two forms: what the memory recites unasked is what it holds, not what a wording pulled out.
@@ -152,9 +152,9 @@ def recite_for(
 
 
 class Candidate(NamedTuple):
-    """A recitation worth weighing: the writer's gain (``rank_by_question``), how surely the memory
-    holds it (``held_scores``; its beam score where there is no choice to make), the text, the
-    query that recited it and its beam score there."""
+    """A recitation worth weighing: the writer's gain (``rank_by_question``), the memory's
+    confidence in it (its beam score, or with ``held`` its ``held_scores`` where there is a choice
+    to make), the text, the query that recited it and its beam score there."""
 
     gain: float
     score: float
@@ -164,7 +164,7 @@ class Candidate(NamedTuple):
 
 
 def recite_candidates(
-    lm: LoadedModel, question: str, beams: int
+    lm: LoadedModel, question: str, beams: int, held: bool = False
 ) -> tuple[list[tuple[str, str]], list[Candidate]]:
     """Beams for both query forms: the (query, text) of each query whose best beam is "Nothing." (an
     unlearned fact), and the confident recitations adding a word the question lacks, best gain first.
@@ -197,11 +197,11 @@ def recite_candidates(
     if not found:
         return unlearned, []
     ranked = rank_by_question(lm, question, list(found))
-    # Only a choice between recitations the writer finds useful needs the held score (it costs
-    # ~3 s per question where all are scored); elsewhere the beam score stands in.
+    # With ``held``, only a choice between recitations the writer finds useful needs the held
+    # score (it costs ~3 s per question where all are scored); elsewhere the beam score stands in.
     useful = [t for gain, t in ranked if gain > MIN_GAIN]
-    held = held_scores(lm, queries, useful) if len(useful) > 1 else {}
-    return unlearned, [Candidate(gain, held.get(t, found[t][1]), t, *found[t]) for gain, t in ranked]
+    scores = held_scores(lm, queries, useful) if held and len(useful) > 1 else {}
+    return unlearned, [Candidate(gain, scores.get(t, found[t][1]), t, *found[t]) for gain, t in ranked]
 
 
 def held_scores(lm: LoadedModel, queries: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
@@ -230,7 +230,7 @@ def _recite_ranked(lm: LoadedModel, question: str, beams: int) -> Recollection:
 
 def choose_recitation(candidates: Sequence[Candidate], weight: float = CONFIDENCE_WEIGHT) -> Candidate | None:
     """The candidate to read: of those that make the question likelier than no note does (gain >
-    ``MIN_GAIN``), the best by gain + ``weight`` x beam score; None when none does."""
+    ``MIN_GAIN``), the best by gain + ``weight`` x the memory's confidence; None when none does."""
     useful = [c for c in candidates if c.gain > MIN_GAIN]
     return max(useful, key=lambda c: c.gain + weight * c.score) if useful else None
 

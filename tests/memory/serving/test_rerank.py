@@ -178,7 +178,6 @@ def test_what_the_ranked_recall_reads(
         return [beams_by_query.get("asked" if p == asked else "*", beams_by_query["*"]) for p in prompts]
 
     monkeypatch.setattr(recall, "recite_beams", beams)
-    monkeypatch.setattr(recall, "held_scores", lambda _lm, _queries, texts: dict.fromkeys(texts, -0.1))
     monkeypatch.setattr(
         recall,
         "rank_by_question",
