@@ -54,12 +54,12 @@ def main() -> None:
         by_beam = [c._replace(score=c.beam) for c in candidates]  # the shipped rule
         for w in weights:
             chosen = choose_recitation(candidates, w)
-            before = choose_recitation(by_beam, w)
+            shipped = choose_recitation(by_beam, w)
             if w:
-                answer = read_notes(lm, q.q, [before.text] if before else [], EVAL_GEN)
+                answer = read_notes(lm, q.q, [shipped.text] if shipped else [], EVAL_GEN)
                 row[f"beam{w:g}"] = {
-                    "read": before.text if before else None,
-                    "holds": bool(before) and hit(before.text, q.a),
+                    "read": shipped.text if shipped else None,
+                    "holds": bool(shipped) and hit(shipped.text, q.a),
                     "right": hit(answer, q.a),
                 }
             answer = read_notes(lm, q.q, [chosen.text] if chosen else [], EVAL_GEN)
