@@ -42,6 +42,9 @@ class TrainConfig:
     # Per-example early stop (sleep.stop_recited): an example whose answer the model already
     # recites token for token (every answer token is the argmax) leaves the later epochs.
     stop_recited: bool = False
+    # Per-example loss cut-off (sleep.stop_loss): an example whose mean answer loss, as it stood
+    # before its step's update, is below this leaves the later epochs; 0 = off.
+    stop_loss: float = 0.0
 
     @classmethod
     def from_sleep(cls, sleep: SleepConfig, bf16: bool, **overrides: Any) -> TrainConfig:
@@ -54,6 +57,7 @@ class TrainConfig:
             "min_steps_per_epoch": sleep.min_steps_per_epoch,
             "bf16": bf16,
             "stop_recited": sleep.stop_recited,
+            "stop_loss": sleep.stop_loss,
         }
         return cls(**{**fields, **overrides})
 
@@ -65,7 +69,7 @@ class TrainStats:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     cut: bool = False  # ended at the deadline before its last step
-    stopped: int = 0  # examples that left training early: recited (stop_recited)
+    stopped: int = 0  # examples that left training early: recited (stop_recited) or below stop_loss
 
     @property
     def tokens_per_s(self) -> float:
@@ -239,7 +243,7 @@ class AnswerLoss:
     whose head does more than a matmul (logit soft-capping) use their own forward instead.
     """
 
-    def __init__(self, peft_model: Any, bf16: bool, judge_recited: bool = False) -> None:
+    def __init__(self, peft_model: Any, bf16: bool, judge_recited: bool = False, loss_below: float = 0.0) -> None:
         import torch
 
         base = base_of(peft_model)
@@ -247,14 +251,15 @@ class AnswerLoss:
         softcap = getattr(base.config, "final_logit_softcapping", None)
         self.peft_model = peft_model
         self.judge_recited = judge_recited  # the argmax over the vocabulary only when asked for
+        self.loss_below = loss_below  # rows whose mean answer loss is below this are learnt; 0 = off
         self.decoder = decoder_of(peft_model)
         self.direct = head is not None and softcap is None and getattr(head, "bias", None) is None
         weight = head.weight.detach() if head is not None else None
         self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
 
     def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> tuple[Any, Any]:
-        """(mean loss, recited [B] bool: every answer token of the row is the argmax; None unless
-        ``judge_recited``)."""
+        """(mean loss, learnt [B] bool: every answer token of the row is the argmax (with
+        ``judge_recited``) or the row's mean answer loss is below ``loss_below``; None with neither)."""
         import torch.nn.functional as F
 
         target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
@@ -264,16 +269,20 @@ class AnswerLoss:
             # when only the top blocks run from cached states (their layer_idx starts above 0)
             out = self.peft_model(attention_mask=attention_mask, labels=labels, use_cache=False, **inputs)
             logits = out.logits[:, :-1][keep]  # [N, V]
-            return out.loss, self._recited(logits, target, keep)
+            return out.loss, self._learnt(logits, target, keep)
         hidden = self.decoder(
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
         h = hidden[:, :-1][keep]  # [N, H]
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
-        return F.cross_entropy(logits.float(), target[keep]), self._recited(logits, target, keep)
+        return F.cross_entropy(logits.float(), target[keep]), self._learnt(logits, target, keep)
 
-    def _recited(self, logits: Any, target: Any, keep: Any) -> Any:
-        return recited_rows(logits, target, keep) if self.judge_recited else None
+    def _learnt(self, logits: Any, target: Any, keep: Any) -> Any:
+        learnt = recited_rows(logits, target, keep) if self.judge_recited else None
+        if self.loss_below > 0:
+            low = row_losses(logits, target, keep) < self.loss_below  # [B]
+            learnt = low if learnt is None else learnt | low
+        return learnt
 
 
 def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
@@ -286,6 +295,19 @@ def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
         rows = keep.nonzero()[:, 0]  # [N]: the row of each labelled token
         missed = torch.zeros(keep.shape[0], dtype=torch.long, device=keep.device).index_add_(0, rows, wrong)
     return missed == 0  # [B]
+
+
+def row_losses(logits: Any, target: Any, keep: Any) -> Any:
+    """[B] float: each row's mean cross-entropy over its labelled next tokens (``logits`` [N, V]
+    as in ``recited_rows``); rows with none get 0."""
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
+        rows = keep.nonzero()[:, 0]  # [N]
+        total = torch.zeros(keep.shape[0], device=keep.device).index_add_(0, rows, token)  # [B]
+        return total / keep.sum(-1).clamp(min=1)  # [B]
 
 
 def lowest_trained_layer(peft_model: Any) -> int | None:
@@ -338,7 +360,8 @@ def train_lora(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     lowest = lowest_trained_layer(peft_model)
     cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
-    loss_of = AnswerLoss(peft_model, cfg.bf16, judge_recited=cfg.stop_recited)
+    loss_of = AnswerLoss(peft_model, cfg.bf16, judge_recited=cfg.stop_recited, loss_below=cfg.stop_loss)
+    early_stop = cfg.stop_recited or cfg.stop_loss > 0
     device = base_of(peft_model).device
     stats = TrainStats()
     active = list(examples)
@@ -353,7 +376,7 @@ def train_lora(
             batches = length_grouped_batches([*active, *held], batch_tokens, rng)
             if epoch:  # the progress total follows what is left (the lr schedule does not)
                 shown_total = step + len(batches) * (cfg.epochs - epoch)
-            recited: set[int] = set()
+            learnt: set[int] = set()
             for batch in batches:
                 if should_stop and should_stop():
                     raise InterruptedError("training stopped")
@@ -370,8 +393,8 @@ def train_lora(
                             loss_t, rows = loss_of(labels, mask, input_ids=ids)
                     else:
                         loss_t, rows = loss_of(labels, mask, input_ids=ids)
-                if cfg.stop_recited:  # judged before this step's update: recited as it stood
-                    recited.update(id(ex) for ex, r in zip(batch, rows.tolist(), strict=True) if r)
+                if early_stop:  # judged before this step's update: learnt as it stood
+                    learnt.update(id(ex) for ex, r in zip(batch, rows.tolist(), strict=True) if r)
                 loss_t.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
@@ -386,8 +409,8 @@ def train_lora(
                 stats.seconds = time.perf_counter() - start
             if stats.cut:
                 break
-            if cfg.stop_recited:
-                still = [e for e in active if id(e) not in recited]
+            if early_stop:
+                still = [e for e in active if id(e) not in learnt]
                 stats.stopped += len(active) - len(still)
                 active = still
                 if examples and not active:

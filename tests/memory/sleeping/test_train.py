@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 from sleepd.memory.model import load_model
 from sleepd.memory.sleeping.dataset import Tokenized, length_grouped_batches
 from sleepd.memory.sleeping.layers import set_trainable_layers
@@ -83,7 +85,22 @@ def test_recited_rows_are_those_whose_every_answer_token_is_the_argmax() -> None
     assert recited_rows(wrong, target, keep).tolist() == [True, True, False]
 
 
-def test_recited_examples_leave_training_and_anchors_keep_their_share(tiny_config: Config) -> None:
+def test_row_losses_are_each_rows_mean_answer_loss() -> None:
+    import torch
+
+    from sleepd.memory.sleeping.train import row_losses
+
+    target = torch.tensor([[-100, 3, 1], [-100, -100, 2], [0, 1, -100]])  # [B=3, T-1=3]
+    keep = target != -100
+    logits = torch.randn(int(keep.sum()), 5)  # [N=5, V=5]
+    token = torch.nn.functional.cross_entropy(logits, target[keep], reduction="none")  # [N]
+    expected = [token[0:2].mean(), token[2], token[3:5].mean()]
+    assert torch.allclose(row_losses(logits, target, keep), torch.stack(expected))
+
+
+# the tiny random model starts near ln(V) = 10.8 per token; rows below 10 have begun to learn
+@pytest.mark.parametrize("rule", [{"stop_recited": True}, {"stop_loss": 10.0}])
+def test_learnt_examples_leave_training_and_anchors_keep_their_share(tiny_config: Config, rule: dict) -> None:
     import torch
 
     rng = random.Random(3)
@@ -93,7 +110,7 @@ def test_recited_examples_leave_training_and_anchors_keep_their_share(tiny_confi
     anchors = _examples(10)
     stats = {}
     for stop in (False, True):
-        cfg = TrainConfig(rank=4, alpha=4, epochs=8, learning_rate=1e-2, bf16=False, stop_recited=stop)
+        cfg = TrainConfig(rank=4, alpha=4, epochs=8, learning_rate=1e-2, bf16=False, **(rule if stop else {}))
         torch.manual_seed(0)
         model = add_lora(load_model(tiny_config).model, None, cfg)
         stats[stop] = train_lora(model, examples, cfg, anchors=anchors)
