@@ -243,7 +243,9 @@ class AnswerLoss:
     whose head does more than a matmul (logit soft-capping) use their own forward instead.
     """
 
-    def __init__(self, peft_model: Any, bf16: bool, judge_recited: bool = False, loss_below: float = 0.0) -> None:
+    def __init__(
+        self, peft_model: Any, bf16: bool, judge_recited: bool = False, loss_below: float = 0.0
+    ) -> None:
         import torch
 
         base = base_of(peft_model)
