@@ -334,9 +334,9 @@ def train_lora(
     (``stats.cut``).
 
     ``anchors`` (replayed memories, rehearsed general answers) are what the model already knows:
-    they are there to hold it in place while ``examples`` move it. With ``cfg.stop_recited`` an
-    example leaves the later epochs once recited, and each epoch takes a share of the anchors
-    equal to the share of examples still training, so the two keep their proportion."""
+    they are there to hold it in place while ``examples`` move it. With ``cfg.stop_recited`` or
+    ``cfg.stop_loss`` an example leaves the later epochs once learnt, and each epoch takes a share
+    of the anchors equal to the share of examples still training, so the two keep their proportion."""
     import torch
 
     torch.manual_seed(cfg.seed)
