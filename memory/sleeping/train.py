@@ -277,14 +277,30 @@ class AnswerLoss:
         ).last_hidden_state  # [B, T, H]
         h = hidden[:, :-1][keep]  # [N, H]
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
-        return F.cross_entropy(logits.float(), target[keep]), self._learnt(logits, target, keep)
+        token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
+        return token.mean(), self._learnt(logits, target, keep, token.detach())
 
-    def _learnt(self, logits: Any, target: Any, keep: Any) -> Any:
+    def _learnt(self, logits: Any, target: Any, keep: Any, token: Any = None) -> Any:
+        """``token``: the per-token losses [N] where the step has them (else computed here)."""
+        import torch
+        import torch.nn.functional as F
+
         learnt = recited_rows(logits, target, keep) if self.judge_recited else None
         if self.loss_below > 0:
-            low = row_losses(logits, target, keep) < self.loss_below  # [B]
+            if token is None:
+                with torch.no_grad():
+                    token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
+            low = row_losses(token, keep) < self.loss_below  # [B]
             learnt = low if learnt is None else learnt | low
         return learnt
+
+
+def _row_sums(values: Any, keep: Any) -> Any:
+    """[B]: ``values`` [N], one per labelled position of ``keep`` [B, T-1] in row order, summed per row."""
+    import torch
+
+    rows = keep.nonzero()[:, 0]  # [N]: the row of each labelled token
+    return torch.zeros(keep.shape[0], dtype=values.dtype, device=keep.device).index_add_(0, rows, values)
 
 
 def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
@@ -294,22 +310,13 @@ def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
 
     with torch.no_grad():
         wrong = (logits.argmax(-1) != target[keep]).long()  # [N]
-        rows = keep.nonzero()[:, 0]  # [N]: the row of each labelled token
-        missed = torch.zeros(keep.shape[0], dtype=torch.long, device=keep.device).index_add_(0, rows, wrong)
-    return missed == 0  # [B]
+        return _row_sums(wrong, keep) == 0  # [B]
 
 
-def row_losses(logits: Any, target: Any, keep: Any) -> Any:
-    """[B] float: each row's mean cross-entropy over its labelled next tokens (``logits`` [N, V]
-    as in ``recited_rows``); rows with none get 0."""
-    import torch
-    import torch.nn.functional as F
-
-    with torch.no_grad():
-        token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
-        rows = keep.nonzero()[:, 0]  # [N]
-        total = torch.zeros(keep.shape[0], device=keep.device).index_add_(0, rows, token)  # [B]
-        return total / keep.sum(-1).clamp(min=1)  # [B]
+def row_losses(token: Any, keep: Any) -> Any:
+    """[B] float: each row's mean of the per-token losses ``token`` ([N], as ``_row_sums`` takes
+    them); rows with no labelled token get 0."""
+    return _row_sums(token, keep) / keep.sum(-1).clamp(min=1)  # [B]
 
 
 def lowest_trained_layer(peft_model: Any) -> int | None:
