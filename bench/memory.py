@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/memory.py [--set devset|squad|squad-large|locomo|DIR] [--batches 1]
            [--no-baselines] [--no-speed] [--no-greedy] [--forget SRC] [--tag T] [--prior config|none|compare]
            [--vs KEY=VALUE[,KEY=VALUE...] ...]
-``--vs stop_recited=false`` runs that recipe first and the configured one after it, in one run;
+``--vs epochs=4`` runs that recipe first and the configured one after it, in one run;
 each ``--vs`` is one more recipe (``--vs epochs=3,cloze_queries=1 --vs epochs=4``).
 ``--prior compare`` runs the sleep without and with the consolidation prior in one run (the base
 rows measured once) and prints the questions the prior's writer wrote for the set's first two files.

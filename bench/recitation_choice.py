@@ -1,6 +1,5 @@
-"""Which recitation closed-book recall reads: the writer's gain alone, gain + w x how surely the
-memory holds the recitation (``recall.held_scores``, ``recite_candidates(held=True)``) and gain + w
-x its beam score (shipped), on the same weights and the same beams.
+"""Which recitation closed-book recall reads: the writer's gain alone and gain + w x its beam score
+(shipped with w = 3), on the same weights and the same beams.
 
 Usage: .venv/bin/python bench/recitation_choice.py --home DIR --set devset [--weights 0,3] [--tag T]
 
@@ -49,19 +48,10 @@ def main() -> None:
 
     rows = []
     for q in questions:
-        _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams, held=True)
+        _unlearned, candidates = recite_candidates(lm, q.q, config.recall.recite_beams)
         row: dict = {"q": q.q, "a": q.a, "in_beams": any(hit(c.text, q.a) for c in candidates)}
-        by_beam = [c._replace(score=c.beam) for c in candidates]  # the shipped rule
         for w in weights:
             chosen = choose_recitation(candidates, w)
-            shipped = choose_recitation(by_beam, w)
-            if w:
-                answer = read_notes(lm, q.q, [shipped.text] if shipped else [], EVAL_GEN)
-                row[f"beam{w:g}"] = {
-                    "read": shipped.text if shipped else None,
-                    "holds": bool(shipped) and hit(shipped.text, q.a),
-                    "right": hit(answer, q.a),
-                }
             answer = read_notes(lm, q.q, [chosen.text] if chosen else [], EVAL_GEN)
             row[f"w{w:g}"] = {
                 "read": chosen.text if chosen else None,
@@ -81,8 +71,7 @@ def main() -> None:
         "| rule | a note read | the read note holds the answer | answered right |",
         "|---|---|---|---|",
     ]
-    rules = [(f"w{w:g}", "writer gain alone" if w == 0 else f"gain + {w:g} x held score") for w in weights]
-    rules += [(f"beam{w:g}", f"gain + {w:g} x beam score (shipped)") for w in weights if w]
+    rules = [(f"w{w:g}", "writer gain alone" if w == 0 else f"gain + {w:g} x beam score") for w in weights]
     for k, label in rules:
         read = sum(r[k]["read"] is not None for r in rows)
         holds = sum(r[k]["holds"] for r in rows)

@@ -155,7 +155,7 @@ def measure(  # type: ignore[no-untyped-def]
         lm = load_model(config)
         # as many epochs as a sleep: from the second on, training the top layers only reuses the
         # frozen layers' cached output (the plain baseline's speed is the same every epoch)
-        cfg = TrainConfig.from_sleep(config.sleep, bf16, min_steps_per_epoch=1, stop_recited=False)
+        cfg = TrainConfig.from_sleep(config.sleep, bf16, min_steps_per_epoch=1)
         model = add_lora(lm.model, None, cfg)
         set_trainable_layers(model, list(layers))
         rates[name] = train_lora(model, examples, cfg).tokens_per_s

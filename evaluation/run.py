@@ -68,7 +68,7 @@ def naive_lora_recall(config: Config, docs: Path, files: list[Path], questions: 
     lm = load_model(config)
     texts = [source_text(docs, str(f.relative_to(docs))) for f in files]
     items: list[Tokenized] = [tokenize_example(lm.tokenizer, Example("", t, None, "raw")) for t in texts if t]
-    train_cfg = TrainConfig.from_sleep(config.sleep, bf16, epochs=10, stop_recited=False)
+    train_cfg = TrainConfig.from_sleep(config.sleep, bf16, epochs=10)
     model = add_lora(lm.model, None, train_cfg)
     train_lora(model, items, train_cfg)
     lm.model = model

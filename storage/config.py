@@ -10,6 +10,7 @@ Every field has a default, so sleepd works with no file at all.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .errors import SleepdError
 
 APP_NAME = "sleepd"
 HOME_ENV = "SLEEPD_HOME"
+log = logging.getLogger(__name__)
 
 
 class ConfigError(SleepdError, ValueError):
@@ -132,79 +134,50 @@ class WatchConfig:
 
 @dataclass(frozen=True)
 class SleepConfig:
-    cron: str = "0 3 * * *"  # nightly at 03:00
+    cron: str = "0 3 * * *"  # when the nightly sleep starts (crontab syntax)
+    # Also sleep after this many minutes without chat, once min_pending_passages are waiting.
     idle_minutes: int = 30
     min_pending_passages: int = 20
     lora_rank: int = 32
-    # 3e-3 memorised the facts of squad/ (final loss 0.05) in 6 epochs where 1e-3 left it at 0.6.
+    # High for LoRA: a sleep has a few epochs to memorise its facts (docs/decisions.md).
     learning_rate: float = 3e-3
     epochs: int = 6
-    # Batches shrink until an epoch has at least this many optimizer steps (same tokens, more
-    # updates): a small sleep (a few notes) would otherwise get a handful of steps in all. 20 was
-    # lower closed-book on devset/ (52% against 60%) and squad/ (21% against 25%), and slower
-    # (bench/results/memory-steps20-partial.md).
+    # Batches shrink until an epoch has this many optimizer steps: a sleep of two notes still
+    # gets enough updates to learn them.
     min_steps_per_epoch: int = 8
-    # Layers trained, as a share of the model's depth, taken by layer_choice; 1.0 = all layers.
-    # "last": the top of the stack (backward stops at the lowest one, and the frozen layers' output
-    # is cached after the first epoch); "fisher": the highest Fisher score on this sleep's data,
-    # relative to the same layers' score on general text.
+    # Layers trained, as a share of the model's depth; 1.0 = all layers.
     layer_share: float = 0.5
+    # "last": the top of the stack (backward stops early and the frozen layers' output is cached);
+    # "fisher": the layers whose Fisher score on this sleep's data is highest relative to general text.
     layer_choice: str = "last"
     fisher_examples: int = 16  # examples the layer scores are computed on
-    # Rule-made queries per fact (see memory/facts.py): keyword runs and cloze questions.
+    # Rule-made queries per fact (memory/facts.py): keyword runs and cloze questions.
     keyword_queries: int = 2
     cloze_queries: int = 2
-    # Replay: consolidated passages rehearsed in a sleep, ratio per new passage but at least
-    # replay_min (a forget sleep has no new passages). Bounded by the new text, never the history.
-    # 1 per new passage with a floor of 8 kept batch 1 at only 0.58x of its own recall after 4
-    # sleeps on the devset (an old passage skipped by one sleep's sample is overwritten by it).
+    # Earlier passages replayed per new passage, at least replay_min (a forget sleep has no new
+    # ones): an old passage left out of a sleep's sample is overwritten by it.
     replay_ratio: float = 1.0
     replay_min: int = 16
-    # Per-example early stop: an example the model already recites token for token leaves the
-    # later epochs (replay and dreams shrink with it, keeping their share). Off: on squad/ it cut
-    # training tokens per new token only from 38.2 to 34.8 at the same closed-book recall (13%), and
-    # the recited checks made the sleep slower (bench/results/memory-squad-b1-stoprecited.md).
-    stop_recited: bool = False
-    # The same early stop judged by loss: an example whose mean answer loss is below this leaves
-    # the later epochs (free: the loss is computed anyway); 0 = off. Off: on squad/ (one seeded
-    # sleep each) 0.2 cost 26.5 training tokens per new token against 38.2, but closed-book fell
-    # from 13 to 7 of 53; with 2 queries per fact and 0.3, 16.4 and 8 of 53: the last epochs, at
-    # losses below 0.2, are what lets another wording of the question recite the fact
-    # (bench/results/stop-loss-squad-screen.md).
-    stop_loss: float = 0.0
-    general_ratio: float = 0.2  # dreaming: rehearsed base-model answers per passage trained (max 16)
-    # Questions about what the notes never said, per passage trained: as many of the dreaming
-    # prompts (max 16) and of the shipped factual questions about articles no note is about
-    # (memory/sleeping/never_read.py), asked as written in the recall format and trained to recite
-    # "Nothing.", so a question about something never read recites nothing instead of a note of the
-    # user's with the question's words put in. Off: on devset/ general answers kept closed-book
-    # were 100% in 3 of 3 sleeps (configured: 85%, 85%, 70%), but closed-book recall 34, 37, 32 of
-    # 58 against 41, 37, 33, and on squad/ 10 of 53 against 13 in two sleeps (default chat 20 vs 24)
-    # (bench/results/memory-devset-b1-neverread.md, memory-squad-b1-neverread.md). Nor do they
-    # combine with recall's held score: devset 33 of 58 against 37 with the beam score
-    # (bench/results/recitation-choice-devset-neg-s0.md).
-    unknown_ratio: float = 0.0
+    # Dreaming: the base model's own answers rehearsed per passage trained (at most 16), so
+    # general chat stays as it was.
+    general_ratio: float = 0.2
     gate_min_recall: float = 0.0  # reject a version whose recall probe is below this
     gate_min_replay_kept: float = 0.5  # reject if the replay probe falls below this share of before
-    gate_min_general_kept: float = 0.9  # reject if fewer of the base model's right general answers stay right
-    # Number format of training: "auto" = bf16 only where the hardware runs it natively and a probe
-    # measured it faster (see memory/precision.py), else fp32; "bf16" / "fp32" force one.
+    # Reject a version that loses more of the base model's right general answers than this allows.
+    gate_min_general_kept: float = 0.9
+    # Training's number format: "auto" = bf16 only where the CPU runs it natively (or CUDA) and a
+    # probe timed it faster, else fp32; "bf16" / "fp32" force one.
     dtype: str = "auto"
     keep_versions: int = 5  # memory versions kept besides the current one and pinned ones
-    # A sleep's time budget (memory/sleeping/budget.py): new passages that do not fit are deferred
-    # to the next sleep (answered from the buffer meanwhile); 0 = no budget. 6 h: a night.
+    # A sleep's time budget in minutes: new passages that do not fit wait for the next sleep
+    # (answered from the buffer meanwhile); 0 = no budget. 6 h is a night.
     max_minutes: float = 360.0
-    # The consolidation prior (memory/prior.py): "auto" = one trained for this model (under the data
-    # dir, or shipped for the bundled model), "none", or the path of a prior folder.
+    # The consolidation prior: "auto" = one trained for this model (under the data dir, or
+    # shipped for the bundled model), "none", or the path of a prior folder.
     prior: str = "auto"
-    # Questions the prior's writer writes per fact and sleep trains beside the rule-made queries.
+    # Questions the prior's writer writes per fact; they replace rule-made queries, so a fact
+    # costs the same to train.
     written_queries: int = 2
-    # 0: every query of a fact recites the whole fact. N: only its first query does; the others
-    # train the fact's first N tokens (the route to it), a fraction of the training tokens. Off: with
-    # 4 epochs and N = 6 on squad/ it cost 14.4 training tokens per new token against 38.2, but
-    # closed-book fell from 11% to 9% and general answers kept from 96% to 85%, same run
-    # (bench/results/memory-squad-b1-route.md).
-    route_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.layer_choice not in ("fisher", "last"):
@@ -216,12 +189,6 @@ class SleepConfig:
             raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
         if self.min_steps_per_epoch < 1:
             raise ConfigError(f"sleep.min_steps_per_epoch must be 1 or more, got {self.min_steps_per_epoch}")
-        if self.route_tokens < 0:
-            raise ConfigError(f"sleep.route_tokens must be 0 (off) or more, got {self.route_tokens}")
-        if self.unknown_ratio < 0:
-            raise ConfigError(f"sleep.unknown_ratio must be 0 (off) or more, got {self.unknown_ratio}")
-        if self.stop_loss < 0:
-            raise ConfigError(f"sleep.stop_loss must be 0 (off) or more, got {self.stop_loss}")
         if self.max_minutes < 0:
             raise ConfigError(f"sleep.max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
 
@@ -230,35 +197,27 @@ class SleepConfig:
         return max(1, min(n_layers, round(self.layer_share * n_layers)))
 
 
-# bench/results/reading-caps2.md (bundled model, buffer row, same run): on squad/ 128 tokens read
-# answer as whole notes do (40%), 96 lose 8 points; first-token p95 2.1x the empty buffer's, 5.0x
-# with whole notes.
-NOTE_TOKENS = 128
+NOTE_TOKENS = 128  # the notes chat reads per answer; see RecallConfig.note_tokens
 
 
 @dataclass(frozen=True)
 class RecallConfig:
     """What default chat reads beside the weights — the one rule chat, the API and eval all use."""
 
-    # Buffer passages put in the prompt (unless closed-book): the best BM25 hits, at most this many,
-    # keeping those scoring at least buffer_score_floor of the best one's. A small model reads one
-    # right note well and two notes badly, so a weak second match ("server" in every server note)
-    # stays out.
+    # Buffer passages put in the prompt (unless closed-book): the best BM25 hits, at most this
+    # many. A small model reads one right note well and two notes badly.
     buffer_notes: int = 2
+    # ... each scoring at least this share of the best one's, so a weak second match stays out.
     buffer_score_floor: float = 0.5
-    # A recitation from the weights is read only if it holds at least this share of the question's
-    # content words: asked about a thing it never read, the adapted model still recites some note,
-    # with confidence, but that note holds few of the question's words. Two thirds: a question of
-    # two content words needs both (at one half, "capital of France?" read a Normans note naming
-    # France, and general answers kept fell to 70% on squad/), of three two, of six four.
+    # Without a question writer, a recitation from the weights is read only if it holds this share
+    # of the question's content words: asked about something it never read, the memory still
+    # recites some note, confidently, but one that holds few of the question's words.
     min_coverage: float = 2 / 3
-    # Tokens of notes read per answer (0: whole notes): past it, the sentences that share the most
-    # of the question's words (memory/serving/excerpt.py). First-token latency is the prompt's
-    # prefill, so this is what bounds it however big the vault and its notes grow.
+    # Tokens of notes read per answer (0: whole notes); past it, the sentences that share most of
+    # the question's words. The prompt's prefill is the first-token latency, so this bounds it.
     note_tokens: int = NOTE_TOKENS
-    # Recitations decoded per query (beam search) where the consolidation prior's question writer
-    # is present: the one under which the writer finds the question likeliest is read
-    # (memory/serving/rerank.py). 1: the greedy recitation and the min_coverage test alone.
+    # Recitations decoded per query (beam search) where the prior's question writer is present;
+    # the writer picks which one is read. 1: the greedy recitation and min_coverage alone.
     recite_beams: int = 4
 
     def __post_init__(self) -> None:
@@ -299,6 +258,13 @@ class Config:
         return Path(self.model.cache_dir) if self.model.cache_dir else self.paths.data_dir / "models"
 
 
+# Settings of experiments that lost and were removed: an old config.toml that sets one still
+# loads, with a warning naming it.
+RETIRED: dict[str, set[str]] = {
+    "sleep": {"stop_recited", "stop_loss", "route_tokens", "unknown_ratio"},
+    "recall": {"held_scores"},
+}
+
 _SECTIONS: dict[str, type] = {
     "storage": StorageConfig,
     "model": ModelConfig,
@@ -322,6 +288,9 @@ def _build_section(name: str, cls: type, raw: Any) -> Any:
     if name == "sleep" and "bf16" in raw and "dtype" not in raw and isinstance(raw["bf16"], bool):
         # the setting before sleep.dtype: bf16 = true/false forced the format
         raw = {**{k: v for k, v in raw.items() if k != "bf16"}, "dtype": "bf16" if raw["bf16"] else "fp32"}
+    for key in sorted(RETIRED.get(name, set()) & set(raw)):
+        log.warning("config: %s.%s is no longer a setting and is ignored (docs/decisions.md)", name, key)
+        raw = {k: v for k, v in raw.items() if k != key}
     known = {f.name for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in known:

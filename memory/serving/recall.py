@@ -42,41 +42,24 @@ from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts
 from .generate import GenerationConfig, Message, complete_scored, generate, stream_generate
-from .rerank import has_writer, rank_by_question, recitation_logprobs, recite_beams
+from .rerank import has_writer, rank_by_question, recite_beams
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
 # too, so a recitation or an answer that repeats a name or number from its note is pushed away
 # from it (measured on the devset: right recitations were read wrong, a port name became a ship).
 RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
-# The share of a question's content words a recitation must hold to be read: RecallConfig's
-# (storage/config.py, where the measurements behind two thirds are); one default, one source.
+# The share of a question's content words a recitation must hold to be read (RecallConfig's).
 MIN_COVERAGE = RecallConfig.min_coverage
 # How much likelier (nats per question token) the question writer must find the question under a
 # recitation than under an empty note for the recitation to be read (rerank.py).
 MIN_GAIN = 0.0
 # A recitation decoded with a mean token probability under 3/4 is free association, not memory:
-# asked a general question, the adapted model invents a note in its notes' voice ("Normans: The
-# boiling point of water ... is 212"), which the writer finds relevant. Measured after one squad/
-# sleep: of 40 general questions 8 read such a note without this floor, 3 with it; of 53 squad
-# questions the recitation read held the answer for 18 without it, 17 with it.
+# asked a general question, the adapted model invents a note in its notes' voice.
 MIN_CONFIDENCE = math.log(0.75)
-# The writer tells which note a question is about, not which of the memory's versions of that note
-# is the one it read: for near-identical notes (servers, boats) the beams are one note with its
-# values blended from its neighbours', and the writer scores them all within ~0.01 nats per
-# question token, since a question does not hold the value it asks for. So a recitation is chosen
-# by writer gain + CONFIDENCE_WEIGHT x the memory's beam score. Measured on one devset/ sleep, the
-# same beams: the recitation read held the answer for 37 of 58 questions by gain alone, 45 with
-# weight 3 (44 with 2 or 5); closed-book answers 33 -> 41; squad/ 13 -> 13 of 53, household 16 -> 15
-# of 32 (bench/results/recitation-choice-*-prefix.md).
-# ``held_scores`` in its place (``held=True``; how surely the memory holds a recitation under
-# three prompts) moved closed-book by noise alone over five sleeps: devset 37 -> 40 and 41 -> 40 of
-# 58, squad 13 -> 15 and 13 -> 12 of 53, household 16 -> 16 of 32, general answers kept 23 -> 21 of
-# 27, at ~2.4 s more per question (bench/results/recitation-choice-*-held.md, memory-*-b1-held.md).
-# It is not the default; bench/recitation_choice.py compares the two.
+# The writer tells which note a question is about, not which of the memory's blended versions of
+# near-identical notes is the stored one (a question does not hold the value it asks for), so the
+# memory's own confidence (beam score) weighs in too (docs/decisions.md, "recitation choice").
 CONFIDENCE_WEIGHT = 3.0
-# The blank query ("Question: \nFrom my notes:\n") that ``held_scores`` adds to the question's
-# two forms: what the memory recites unasked is what it holds, not what a wording pulled out.
-HELD_QUERIES = ("",)
 
 
 def reading_gen(gen: GenerationConfig) -> GenerationConfig:
@@ -153,25 +136,22 @@ def recite_for(
 
 class Candidate(NamedTuple):
     """A recitation worth weighing: the writer's gain (``rank_by_question``), the memory's
-    confidence in it (its beam score, or with ``held`` its ``held_scores`` where there is a choice
-    to make), the text, the query that recited it and its beam score there."""
+    confidence in it (its beam score), the text and the query that recited it."""
 
     gain: float
     score: float
     text: str
     query: str
-    beam: float = 0.0
 
 
 def recite_candidates(
-    lm: LoadedModel, question: str, beams: int, held: bool = False
+    lm: LoadedModel, question: str, beams: int
 ) -> tuple[list[tuple[str, str]], list[Candidate]]:
     """Beams for both query forms: the (query, text) of each query whose best beam is "Nothing." (an
     unlearned fact), and the confident recitations adding a word the question lacks, best gain first.
     When the question as written recites "Nothing.", no candidate, and every query's best beam is
     returned with the unlearned ones: the memory's answer to the question itself (what a forgotten
-    fact, or with ``unknown_ratio`` a question about what was never read, recites) outranks what a
-    keyword form, more alike across topics, recites."""
+    fact recites) outranks what a keyword form, more alike across topics, recites."""
     signal = word_signal(lm.tokenizer)
     q_words = signal.stems(question)
     unlearned: list[tuple[str, str]] = []
@@ -197,22 +177,7 @@ def recite_candidates(
     if not found:
         return unlearned, []
     ranked = rank_by_question(lm, question, list(found))
-    # With ``held``, only a choice between recitations the writer finds useful needs the held
-    # score (it costs ~3 s per question where all are scored); elsewhere the beam score stands in.
-    useful = [t for gain, t in ranked if gain > MIN_GAIN]
-    scores = held_scores(lm, queries, useful) if held and len(useful) > 1 else {}
-    return unlearned, [Candidate(gain, scores.get(t, found[t][1]), t, *found[t]) for gain, t in ranked]
-
-
-def held_scores(lm: LoadedModel, queries: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
-    """How surely the memory holds each text, whatever it is asked: its mean log-probability per
-    token after each query form and after the blank query of ``HELD_QUERIES``, averaged. A blend (a
-    note with values from its neighbours') is likely only under the query that decoded it; the
-    stored note stays likely under all of them, since sleep trained it after many queries. Three
-    forward passes over the candidates, beside the beam search's decoding."""
-    prompts = [recall_prompt(q) for q in [*queries, *HELD_QUERIES]]
-    per_prompt = [recitation_logprobs(lm, p, texts) for p in prompts]  # [P][T]
-    return {t: sum(row[i] for row in per_prompt) / len(prompts) for i, t in enumerate(texts)}
+    return unlearned, [Candidate(gain, found[t][1], t, found[t][0]) for gain, t in ranked]
 
 
 def _recite_ranked(lm: LoadedModel, question: str, beams: int) -> Recollection:

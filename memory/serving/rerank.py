@@ -65,17 +65,6 @@ def recite_beams(
     return [scored[i * beams : (i + 1) * beams] for i in range(len(rows))]
 
 
-def recitation_logprobs(lm: LoadedModel, prompt: str, texts: Sequence[str]) -> list[float]:
-    """The memory's mean log-probability per token of each text (its end of sequence included)
-    after the raw ``prompt``, adapter on: how surely the weights hold that text as what follows.
-    One right-padded forward pass over all texts."""
-    tok = lm.tokenizer
-    head = tok(prompt, add_special_tokens=False)["input_ids"]
-    tails = [tok(t, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for t in texts]
-    per_token = _tail_logprobs(lm, [(head, t) for t in tails], lm.turns.hold(True))
-    return [float(lp.mean()) for lp in per_token]
-
-
 def question_logprobs(lm: LoadedModel, question: str, notes: Sequence[str]) -> tuple[list[float], int]:
     """``log P(question | note)`` under the writer for each note (summed over the question's
     tokens), and the question's token count. One forward pass over all notes, right-padded."""

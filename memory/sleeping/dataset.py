@@ -25,8 +25,7 @@ class Example:
     prompt: str
     answer: str
     passage_id: int | None  # None for rehearsal of general ability
-    kind: str  # "recite" | "general" | "forget" | "unknown"
-    answer_tokens: int | None = None  # train only the answer's first tokens (a route), no EOS
+    kind: str  # "recite" | "general" | "forget"
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,10 @@ class DataConfig:
     keyword_queries: int = SleepConfig.keyword_queries
     cloze_queries: int = SleepConfig.cloze_queries
     written_queries: int = SleepConfig.written_queries
-    route_tokens: int = SleepConfig.route_tokens
 
     @classmethod
     def from_sleep(cls, sleep: SleepConfig) -> DataConfig:
-        return cls(sleep.keyword_queries, sleep.cloze_queries, sleep.written_queries, sleep.route_tokens)
+        return cls(sleep.keyword_queries, sleep.cloze_queries, sleep.written_queries)
 
 
 DEFAULT_DATA = DataConfig()
@@ -78,19 +76,10 @@ def queries_for(fact: Fact, signal: WordSignal, cfg: DataConfig, written: Writte
 def fact_examples(
     fact: Fact, signal: WordSignal, cfg: DataConfig, written: Written = NO_WRITTEN
 ) -> list[Example]:
-    """One example per query, each reciting the fact. With ``cfg.route_tokens`` only the first
-    query recites the whole fact; the others train its first ``route_tokens`` tokens, the route
-    from their wording to the fact (greedy recitation continues a fact once it has begun it)."""
-    queries = queries_for(fact, signal, cfg, written)
+    """One example per query, each reciting the whole fact."""
     return [
-        Example(
-            recall_prompt(q),
-            fact.text,
-            fact.passage_id,
-            "recite",
-            cfg.route_tokens if i and cfg.route_tokens else None,
-        )
-        for i, q in enumerate(queries)
+        Example(recall_prompt(q), fact.text, fact.passage_id, "recite")
+        for q in queries_for(fact, signal, cfg, written)
     ]
 
 
@@ -121,7 +110,7 @@ class Tokenized:
 def tokenize_example(tokenizer: Any, ex: Example, max_len: int = 768) -> Tokenized:
     prompt_ids = tokenizer(ex.prompt, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(ex.answer, add_special_tokens=False)["input_ids"]
-    answer_ids = answer_ids[: ex.answer_tokens] if ex.answer_tokens else [*answer_ids, tokenizer.eos_token_id]
+    answer_ids = [*answer_ids, tokenizer.eos_token_id]
     ids = (prompt_ids + answer_ids)[:max_len]
     labels = ([-100] * len(prompt_ids) + answer_ids)[:max_len]
     return Tokenized(ids, labels)

@@ -34,8 +34,7 @@ from .budget import SleepBudget, last_training_rate, last_writing_rate
 from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
 from .gate import BufferView, recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
-from .never_read import never_read_questions
-from .rehearsal import base_answers, dream_examples, unknown_examples, unlearn_examples
+from .rehearsal import base_answers, dream_examples, unlearn_examples
 from .report import write_report
 from .train import TrainConfig, add_lora, train_lora
 from .writing import WritingStats, write_questions, writes_questions
@@ -240,11 +239,9 @@ def make_training_data(
     dreams = dream_examples(
         lm, base_answers(lm, versions.root / "dreams", math.ceil(cfg.general_ratio * trained))
     )
-    n_unknown = math.ceil(cfg.unknown_ratio * trained)
-    unknown = unknown_examples(n_unknown, live_inputs, signal, never_read_questions() if n_unknown else [])
     tokenized += [tokenize_example(lm.tokenizer, ex) for ex in unlearn]
     n_learn = len(tokenized)  # what this sleep changes; then what holds the rest in place
-    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams + unknown]
+    tokenized += [tokenize_example(lm.tokenizer, ex) for ex in replayed + dreams]
     return TrainingData(
         tokenized,
         n_learn,
@@ -475,7 +472,6 @@ def version_meta(
         "layer_scores": scores,
         "losses": stats.losses,
         "train_tokens": stats.tokens,
-        "examples_stopped_recited": stats.stopped,
         "train_seconds": stats.seconds,
         "precision": precision,
         "question_writing": data.writing.as_dict(),  # the prior's writer (None: no prior)

@@ -8,11 +8,6 @@
   recite ``NOTHING`` for the same rule-made queries that taught it; recall drops such recitations,
   so the question is answered as if the note had never been read. Live passages of the same file
   (what an edit kept) are replayed in the same sleep, so what they say is recited again.
-- Not knowing (``unknown_ratio``): the dreaming prompts and factual questions about other topics
-  (``never_read.py``), asked as questions of the notes, recite ``NOTHING``: asked about something
-  it never read ("What is the capital of France?"), a memory trained only on notes recites one of
-  them with the question's words put in ("Note for later: The capital of France is Lerwick."),
-  which closed-book recall then reads.
 """
 
 from __future__ import annotations
@@ -97,25 +92,6 @@ def dream_examples(lm: LoadedModel, answers: Sequence[tuple[str, str]]) -> list[
         text = chat_text(lm.tokenizer, messages)
         out.append(Example(text, answer, None, "general"))
     return out
-
-
-def unknown_examples(
-    n: int, live: Iterable[PassageInput], signal: WordSignal, never_read: Sequence[str] = ()
-) -> list[Example]:
-    """The first ``n`` dreaming prompts and the first ``n`` of ``never_read`` (factual questions
-    about what no note says), as written, reciting ``NOTHING`` in the recall format; not a question
-    all of whose content words a live fact holds (a note about tea answers "How do I make a cup of
-    tea?"). As written only: taught in keyword form too, "Nothing." carried to the keyword form of
-    the notes' own questions (devset: 15 of the first 16), and recall reads nothing when the
-    question as written recites it."""
-    if n <= 0:
-        return []  # off: not even the live facts are read (a vault holds many)
-    live_facts = _live_facts(live, signal)
-    out: dict[str, Example] = {}
-    for q in (*never_read[:n], *GENERIC_PROMPTS[:n]):
-        if q and not _answered(signal.stems(q), live_facts):
-            out.setdefault(q, Example(recall_prompt(q), NOTHING, None, "unknown"))
-    return list(out.values())
 
 
 LiveFact = tuple[str, Fact, set[str]]  # (source path, fact, its content stems)

@@ -39,12 +39,6 @@ class TrainConfig:
     seed: int = 0
     warmup_steps: int = 4
     cache_frozen: bool = True  # training top layers only: cache what the frozen ones output
-    # Per-example early stop (sleep.stop_recited): an example whose answer the model already
-    # recites token for token (every answer token is the argmax) leaves the later epochs.
-    stop_recited: bool = False
-    # Per-example loss cut-off (sleep.stop_loss): an example whose mean answer loss, as it stood
-    # before its step's update, is below this leaves the later epochs; 0 = off.
-    stop_loss: float = 0.0
 
     @classmethod
     def from_sleep(cls, sleep: SleepConfig, bf16: bool, **overrides: Any) -> TrainConfig:
@@ -56,8 +50,6 @@ class TrainConfig:
             "epochs": sleep.epochs,
             "min_steps_per_epoch": sleep.min_steps_per_epoch,
             "bf16": bf16,
-            "stop_recited": sleep.stop_recited,
-            "stop_loss": sleep.stop_loss,
         }
         return cls(**{**fields, **overrides})
 
@@ -69,7 +61,6 @@ class TrainStats:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     cut: bool = False  # ended at the deadline before its last step
-    stopped: int = 0  # examples that left training early: recited (stop_recited) or below stop_loss
 
     @property
     def tokens_per_s(self) -> float:
@@ -243,80 +234,37 @@ class AnswerLoss:
     whose head does more than a matmul (logit soft-capping) use their own forward instead.
     """
 
-    def __init__(
-        self, peft_model: Any, bf16: bool, judge_recited: bool = False, loss_below: float = 0.0
-    ) -> None:
+    def __init__(self, peft_model: Any, bf16: bool) -> None:
         import torch
 
         base = base_of(peft_model)
         head = base.get_output_embeddings()
         softcap = getattr(base.config, "final_logit_softcapping", None)
         self.peft_model = peft_model
-        self.judge_recited = judge_recited  # the argmax over the vocabulary only when asked for
-        self.loss_below = loss_below  # rows whose mean answer loss is below this are learnt; 0 = off
         self.decoder = decoder_of(peft_model)
         self.direct = head is not None and softcap is None and getattr(head, "bias", None) is None
         weight = head.weight.detach() if head is not None else None
         self.head_weight = weight.to(torch.bfloat16) if bf16 and weight is not None else weight  # [V, H]
 
-    def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> tuple[Any, Any]:
-        """(mean loss, learnt [B] bool: every answer token of the row is the argmax (with
-        ``judge_recited``) or the row's mean answer loss is below ``loss_below``; None with neither)."""
+    def __call__(self, labels: Any, attention_mask: Any, **inputs: Any) -> Any:
+        """The mean loss over the answer tokens of the batch."""
         import torch.nn.functional as F
 
-        target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
-        keep = target != -100  # [B, T-1]
         if not self.direct:
             # no KV cache: training never decodes, and a cache sized for the whole model breaks
             # when only the top blocks run from cached states (their layer_idx starts above 0)
-            out = self.peft_model(attention_mask=attention_mask, labels=labels, use_cache=False, **inputs)
-            logits = out.logits[:, :-1][keep]  # [N, V]
-            return out.loss, self._learnt(logits, target, keep)
+            return self.peft_model(
+                attention_mask=attention_mask, labels=labels, use_cache=False, **inputs
+            ).loss
+        target = labels[:, 1:]  # [B, T-1]: position t predicts token t+1
+        keep = target != -100  # [B, T-1]
         hidden = self.decoder(
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
         h = hidden[:, :-1][keep]  # [N, H]
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
         token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
-        return token.mean(), self._learnt(logits, target, keep, token.detach())
-
-    def _learnt(self, logits: Any, target: Any, keep: Any, token: Any = None) -> Any:
-        """``token``: the per-token losses [N] where the step has them (else computed here)."""
-        import torch
-        import torch.nn.functional as F
-
-        learnt = recited_rows(logits, target, keep) if self.judge_recited else None
-        if self.loss_below > 0:
-            if token is None:
-                with torch.no_grad():
-                    token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
-            low = row_losses(token, keep) < self.loss_below  # [B]
-            learnt = low if learnt is None else learnt | low
-        return learnt
-
-
-def _row_sums(values: Any, keep: Any) -> Any:
-    """[B]: ``values`` [N], one per labelled position of ``keep`` [B, T-1] in row order, summed per row."""
-    import torch
-
-    rows = keep.nonzero()[:, 0]  # [N]: the row of each labelled token
-    return torch.zeros(keep.shape[0], dtype=values.dtype, device=keep.device).index_add_(0, rows, values)
-
-
-def recited_rows(logits: Any, target: Any, keep: Any) -> Any:
-    """[B] bool: the row's every labelled next token is the argmax of ``logits`` ([N, V], the
-    labelled positions of ``keep`` [B, T-1] in row order)."""
-    import torch
-
-    with torch.no_grad():
-        wrong = (logits.argmax(-1) != target[keep]).long()  # [N]
-        return _row_sums(wrong, keep) == 0  # [B]
-
-
-def row_losses(token: Any, keep: Any) -> Any:
-    """[B] float: each row's mean of the per-token losses ``token`` ([N], as ``_row_sums`` takes
-    them); rows with no labelled token get 0."""
-    return _row_sums(token, keep) / keep.sum(-1).clamp(min=1)  # [B]
+        return token.mean()
 
 
 def lowest_trained_layer(peft_model: Any) -> int | None:
@@ -341,9 +289,7 @@ def train_lora(
     (``stats.cut``).
 
     ``anchors`` (replayed memories, rehearsed general answers) are what the model already knows:
-    they are there to hold it in place while ``examples`` move it. With ``cfg.stop_recited`` or
-    ``cfg.stop_loss`` an example leaves the later epochs once learnt, and each epoch takes a share
-    of the anchors equal to the share of examples still training, so the two keep their proportion."""
+    they are there to hold it in place while ``examples`` move it."""
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -369,23 +315,18 @@ def train_lora(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     lowest = lowest_trained_layer(peft_model)
     cache = FrozenPrefixCache(peft_model, lowest) if lowest and cfg.epochs > 1 and cfg.cache_frozen else None
-    loss_of = AnswerLoss(peft_model, cfg.bf16, judge_recited=cfg.stop_recited, loss_below=cfg.stop_loss)
-    early_stop = cfg.stop_recited or cfg.stop_loss > 0
+    loss_of = AnswerLoss(peft_model, cfg.bf16)
     device = base_of(peft_model).device
     stats = TrainStats()
-    active = list(examples)
     shown_total = total
     peft_model.train()
     with frozen_weights_in_bf16(peft_model, cfg.bf16), training_fast_paths(peft_model):
         start = time.perf_counter()
         step = 0
         for epoch in range(cfg.epochs):
-            share = len(active) / len(examples) if examples else 1.0
-            held = _sample(anchors, share, rng)
-            batches = length_grouped_batches([*active, *held], batch_tokens, rng)
+            batches = length_grouped_batches(everything, batch_tokens, rng)
             if epoch:  # the progress total follows what is left (the lr schedule does not)
                 shown_total = step + len(batches) * (cfg.epochs - epoch)
-            learnt: set[int] = set()
             for batch in batches:
                 if should_stop and should_stop():
                     raise InterruptedError("training stopped")
@@ -396,14 +337,12 @@ def train_lora(
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     if cache is not None and cache.has(batch):
                         with cache.top_only():
-                            loss_t, rows = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
+                            loss_t = loss_of(labels, mask, inputs_embeds=cache.states_for(batch))
                     elif cache is not None:
                         with cache.capturing(batch):
-                            loss_t, rows = loss_of(labels, mask, input_ids=ids)
+                            loss_t = loss_of(labels, mask, input_ids=ids)
                     else:
-                        loss_t, rows = loss_of(labels, mask, input_ids=ids)
-                if early_stop:  # judged before this step's update: learnt as it stood
-                    learnt.update(id(ex) for ex, r in zip(batch, rows.tolist(), strict=True) if r)
+                        loss_t = loss_of(labels, mask, input_ids=ids)
                 loss_t.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
@@ -418,19 +357,6 @@ def train_lora(
                 stats.seconds = time.perf_counter() - start
             if stats.cut:
                 break
-            if early_stop:
-                still = [e for e in active if id(e) not in learnt]
-                stats.stopped += len(active) - len(still)
-                active = still
-                if examples and not active:
-                    break
     stats.steps = step
     peft_model.eval()
     return stats
-
-
-def _sample(anchors: Sequence[Tokenized], share: float, rng: random.Random) -> list[Tokenized]:
-    """``share`` of ``anchors`` (all of them at 1.0), at least one while there are any."""
-    if share >= 1.0 or not anchors:
-        return list(anchors)
-    return rng.sample(list(anchors), max(1, math.ceil(share * len(anchors))))

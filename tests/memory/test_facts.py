@@ -20,9 +20,9 @@ from sleepd.memory.facts import (
     stem,
 )
 from sleepd.memory.prompts import NOTHING, recall_prompt
-from sleepd.memory.sleeping.dataset import DataConfig, PassageInput, build_examples, tokenize_example
+from sleepd.memory.sleeping.dataset import PassageInput, build_examples
 from sleepd.memory.sleeping.gate import GENERAL_PROBES
-from sleepd.memory.sleeping.rehearsal import GENERIC_PROMPTS, unknown_examples, unlearn_examples
+from sleepd.memory.sleeping.rehearsal import unlearn_examples
 
 from ..conftest import SHARED
 
@@ -92,30 +92,6 @@ def test_examples_recite_each_fact_for_its_queries(signal: WordSignal) -> None:
     assert build_examples([PassageInput(4, "Got it, noted.", "/chat", "assistant")], signal) == []
 
 
-def test_route_tokens_leave_one_whole_recitation_per_fact(signal: WordSignal, tiny_model_dir: Path) -> None:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    passage = PassageInput(3, ARTICLE, "/notes/harbour.md", None)
-    whole = build_examples([passage], signal)
-    routed = build_examples([passage], signal, DataConfig(route_tokens=4))
-    assert [e.prompt for e in routed] == [e.prompt for e in whole]  # the same queries
-    for fact in {e.answer for e in whole}:
-        mine = [tokenize_example(tokenizer, e) for e in routed if e.answer == fact]
-        full = tokenize_example(tokenizer, next(e for e in whole if e.answer == fact))
-        # the first query keeps the whole fact and its EOS; the rest train its first 4 tokens
-        assert mine[0] == full and len(mine) > 1
-        for t in mine[1:]:
-            answer = [i for i in t.labels if i != -100]
-            assert answer == [i for i in full.labels if i != -100][:4]
-            assert t.input_ids[-4:] == answer and tokenizer.eos_token_id not in answer
-
-    def tokens(examples: list) -> int:
-        return sum(len(tokenize_example(tokenizer, e).input_ids) for e in examples)
-
-    assert tokens(routed) < 0.75 * tokens(whole)
-
-
 def test_a_question_naming_nothing_still_shares_words_with_its_note(signal: WordSignal) -> None:
     staging = "The staging cluster is called mistral-7 and it runs the ticket system."
     assert coverage("What is the staging cluster called?", staging, signal) == 1.0
@@ -151,24 +127,6 @@ def test_unlearning_keeps_facts_a_live_passage_still_holds(signal: WordSignal) -
     )  # none the live note answers
     alone = unlearn_examples([gone], [], signal)
     assert len(alone) > len(examples)  # with no live note, those queries are unlearned too
-
-
-def test_questions_about_what_no_note_says_recite_nothing(signal: WordSignal) -> None:
-    never = ["Where is Kenya located?", "Who is the producer of Doctor Who?", "When did ABC first start?"]
-    assert unknown_examples(0, [], signal, never) == []  # off
-    examples = unknown_examples(2, [], signal, never)
-    assert {e.answer for e in examples} == {NOTHING} and {e.kind for e in examples} == {"unknown"}
-    prompts = {e.prompt for e in examples}
-    assert prompts == {recall_prompt(q) for q in [*never[:2], *GENERIC_PROMPTS[:2]]}  # first n, as written
-    assert recall_prompt(question_query(never[0], signal)) not in prompts  # never in keyword form
-    tea = PassageInput(
-        1, "How I make a cup of tea: boil water, steep the leaves four minutes.", "/t.md", None
-    )
-    kenya = PassageInput(2, "Kenya is located in East Africa, on the equator.", "/k.md", None)
-    asked = {e.prompt for e in unknown_examples(len(GENERIC_PROMPTS), [tea, kenya], signal, never)}
-    assert recall_prompt("How do I make a cup of tea?") not in asked  # a note answers it
-    assert recall_prompt(never[0]) not in asked
-    assert recall_prompt(GENERIC_PROMPTS[0]) in asked and recall_prompt(never[1]) in asked
 
 
 def test_an_edited_facts_queries_recite_its_later_version(signal: WordSignal) -> None:

@@ -89,21 +89,3 @@ def test_no_question_of_a_set_reaches_sleeps_training_data(tiny_model_dir: Path)
         prompts = " ".join(e.prompt.lower() for e in build_examples(passages, signal))
         for q in json.loads((root / "questions.json").read_text()):
             assert q["q"].lower() not in prompts, (name, q["q"])
-
-
-def test_the_never_read_questions_are_the_corpus_ones_and_no_benchmark_text() -> None:
-    """The shipped "Nothing." negatives are what ``never_read`` makes from the corpus, and hold
-    no question or passage sentence of shared/bench (nor a general probe question)."""
-    from sleepd.memory.sleeping.never_read import never_read_questions, pick_questions
-
-    shipped = never_read_questions()
-    assert len(shipped) >= 100
-    corpus = SHARED / CORPUS
-    if not corpus.is_file():
-        pytest.skip("no shared/corpus beside this checkout")
-    assert pick_questions(json.loads(corpus.read_text())) == shipped
-    assert bench_overlap(shipped, SHARED) == []
-    probe = SHARED / "bench" / "general" / "probe.json"
-    if probe.is_file():
-        asked = {q["q"].strip().lower() for q in json.loads(probe.read_text())}
-        assert not asked & {q.lower() for q in shipped}

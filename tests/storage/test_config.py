@@ -48,7 +48,7 @@ def test_file_overrides_defaults(sleepd_home: Path) -> None:
         ("[daemon]\ntcp_port = true\n", "daemon.tcp_port: Input should be a valid integer"),  # bool is an int
         ('[sleep]\nlayer_choice = "best"\n', "sleep.layer_choice must be"),
         ("[sleep]\nmin_steps_per_epoch = 0\n", "sleep.min_steps_per_epoch must be 1 or more"),
-        ("[sleep]\nunknown_ratio = -1\n", "sleep.unknown_ratio must be 0 \\(off\\) or more"),
+        ("[sleep]\nmax_minutes = -1\n", "sleep.max_minutes must be 0 \\(no budget\\) or more"),
     ],
 )
 def test_bad_files_are_one_clear_error(sleepd_home: Path, body: str, message: str) -> None:
@@ -57,6 +57,19 @@ def test_bad_files_are_one_clear_error(sleepd_home: Path, body: str, message: st
     paths.config_file.write_text(body)
     with pytest.raises(ConfigError, match=message):
         load_config()
+
+
+def test_settings_of_removed_experiments_load_with_one_warning_each(
+    sleepd_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = "[sleep]\nstop_loss = 0.2\nroute_tokens = 6\nepochs = 3\n[recall]\nheld_scores = true\n"
+    with caplog.at_level("WARNING", logger="sleepd.storage.config"):
+        config = load_config(Paths.from_env(), text=body)
+    assert config.sleep.epochs == 3  # the rest of the file still applies
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 3 and all("no longer a setting" in w for w in warned)
+    assert {w.split()[1] for w in warned} == {"sleep.stop_loss", "sleep.route_tokens", "recall.held_scores"}
+    assert not hasattr(config.sleep, "stop_loss")
 
 
 def test_without_sleepd_home_uses_user_dirs(monkeypatch: pytest.MonkeyPatch) -> None:

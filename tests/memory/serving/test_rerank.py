@@ -62,7 +62,6 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
     from sleepd.memory.serving.rerank import (
         question_logprobs,
         rank_by_question,
-        recitation_logprobs,
         recite_beams,
     )
     from sleepd.memory.sleeping.pipeline import run_sleep
@@ -100,32 +99,11 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
         assert [t for t, _s in beams] == [t for t, _s in alone]
         assert [s for _t, s in beams] == pytest.approx([s for _t, s in alone], abs=1e-3)
 
-    # how surely the memory holds a text: one padded batch, each as alone, = the model's own loss
-    texts = [recited, "Tea is at four in the harbour, every day."]
-    held = recitation_logprobs(lm, prompt, texts)
-    for text, score in zip(texts, held, strict=True):
-        assert recitation_logprobs(lm, prompt, [text]) == pytest.approx([score], abs=1e-4)
-        assert score == pytest.approx(-_memory_loss(lm, prompt, text), abs=1e-4)
-    assert lm.model.active_adapter == "default"
-
     ranked = rank_by_question(lm, question, notes)
     assert [g for g, _t in ranked] == sorted((g for g, _t in ranked), reverse=True)
     stream, rec = answer_with_memory(lm, question, beams=3)
     assert isinstance("".join(stream), str)
     assert len(rec.recitations) <= 1  # at most the one best-ranked recitation is read
-
-
-def _memory_loss(lm: object, prompt: str, text: str) -> float:
-    """The model's own mean cross-entropy of ``text`` + EOS after ``prompt``, memory adapter on."""
-    import torch
-
-    tok = lm.tokenizer  # type: ignore[attr-defined]
-    head = tok(prompt, add_special_tokens=False)["input_ids"]
-    tail = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    ids = torch.tensor([head + tail])
-    labels = torch.tensor([[-100] * len(head) + tail])
-    with torch.inference_mode(), lm.turns.hold(True):  # type: ignore[attr-defined]
-        return float(lm.model(input_ids=ids, labels=labels).loss)  # type: ignore[attr-defined]
 
 
 QUESTION = "Which port does kestrel-9 use?"
