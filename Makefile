@@ -20,7 +20,7 @@ test: setup
 # Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
 # model it is written into memory/priors/ and shipped; 49 min on a 2-core CPU.
 prior: setup
-	$(BIN)/python -m sleepd.memory.sleeping.prior_train $(PRIOR_ARGS)
+	$(BIN)/python -m sleepd.tools.prior_train $(PRIOR_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

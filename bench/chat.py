@@ -59,8 +59,8 @@ def main() -> None:
 
     from throwaway_daemon import throwaway_daemon
 
-    from sleepd.memory.model import load_model
     from sleepd.memory.serving.generate import GenerationConfig
+    from sleepd.models.model import load_model
 
     # a long sleep, to chat during it
     with throwaway_daemon("max_new_tokens = 64\n[sleep]\nepochs = 40\ngate_min_general_kept = 0.0\n") as t:

@@ -51,8 +51,8 @@ def main() -> None:
     from sleepd.evaluation.questions import EVAL_GEN, load_questions
     from sleepd.evaluation.run import throwaway_config
     from sleepd.ingest.ingestor import make_ingestor
-    from sleepd.memory.loader import load_with_memory
     from sleepd.memory.prompts import hit
+    from sleepd.memory.served import load_with_memory
     from sleepd.memory.serving.excerpt import excerpts
     from sleepd.memory.serving.recall import (
         _count,
@@ -64,7 +64,7 @@ def main() -> None:
         word_signal,
     )
     from sleepd.memory.sleeping.pipeline import run_sleep
-    from sleepd.memory.tokens import load_token_counter
+    from sleepd.models.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
 
     bench_set = SHARED / args.set if (SHARED / args.set).is_dir() else Path(args.set)

@@ -40,7 +40,7 @@ def main() -> None:
 
     from sleepd.daemon.watch import FolderWatcher
     from sleepd.ingest.ingestor import Outcome, make_ingestor
-    from sleepd.memory.tokens import load_token_counter
+    from sleepd.models.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
 
     config = load_config()

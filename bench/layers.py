@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from sleepd.evaluation.questions import load_questions
-    from sleepd.evaluation.run import run_eval
+    from sleepd.evaluation.run import EvalOptions, run_eval
     from sleepd.storage import load_config
 
     base = load_config()
@@ -56,8 +56,7 @@ def main() -> None:
             bench_set / "docs",
             questions,
             load_questions(SHARED / "general" / "probe.json"),
-            batches=args.batches,
-            baselines=False,
+            EvalOptions(batches=args.batches, baselines=False),
             log=lambda m: print(m, file=sys.stderr, flush=True),
         )
         results[name] = r

@@ -122,9 +122,9 @@ def compare_table(results: dict[str, dict]) -> list[str]:
 def writer_sample(config: object, docs: Path, n_docs: int = 2) -> list[str]:
     """The questions the prior's writer writes for the facts of the set's first ``n_docs`` files."""
     from sleepd.memory.facts import WordSignal, passage_facts
-    from sleepd.memory.model import load_model
     from sleepd.memory.prior import prior_for_source
     from sleepd.memory.questions import QuestionWriter, WriterConfig
+    from sleepd.models.model import load_model
 
     lm = load_model(config)
     prior = prior_for_source(config, lm.source)
@@ -189,7 +189,7 @@ def main() -> None:
     import dataclasses
 
     from sleepd.evaluation.questions import load_questions
-    from sleepd.evaluation.run import run_eval
+    from sleepd.evaluation.run import EvalOptions, run_eval
     from sleepd.storage import load_config
 
     config = load_config()
@@ -219,13 +219,10 @@ def main() -> None:
             bench_set / "docs",
             load_questions(bench_set / "questions.json"),
             load_questions(SHARED / "general" / "probe.json"),
-            batches=args.batches,
-            baselines=not args.no_baselines,
+            EvalOptions(args.batches, not args.no_baselines, args.forget, not args.no_greedy),
             log=lambda m: print(m, file=sys.stderr, flush=True),
             trace=traces[name],
-            forget=args.forget,
             base_rows=base_rows,
-            greedy_rows=not args.no_greedy,
         )
     table = []
     if len(results) > 1:

@@ -57,12 +57,12 @@ def run_set(name: str, caps: list[int], log: Any) -> dict[str, Any]:
     from sleepd.evaluation.questions import EVAL_GEN, ceiling, load_questions, share
     from sleepd.evaluation.run import throwaway_config
     from sleepd.ingest.ingestor import make_ingestor
-    from sleepd.memory.loader import load_with_memory
     from sleepd.memory.prompts import hit
+    from sleepd.memory.served import load_with_memory
     from sleepd.memory.serving.excerpt import excerpts
     from sleepd.memory.serving.generate import stream_generate
     from sleepd.memory.serving.recall import answer_with_memory, word_signal
-    from sleepd.memory.tokens import load_token_counter
+    from sleepd.models.tokens import load_token_counter
     from sleepd.storage import Store, load_config, open_engine
 
     root = set_dir(name)

@@ -32,8 +32,8 @@ def main() -> None:
 
     from sleepd.evaluation.questions import EVAL_GEN, load_questions
     from sleepd.evaluation.run import throwaway_config
-    from sleepd.memory.loader import load_with_memory
     from sleepd.memory.prompts import hit
+    from sleepd.memory.served import load_with_memory
     from sleepd.memory.serving.recall import choose_recitation, read_notes, recite_candidates
     from sleepd.storage import load_config
 

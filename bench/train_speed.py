@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sleepd.memory.architecture import n_layers as layer_count
+from sleepd.models.architecture import n_layers as layer_count
 
 if TYPE_CHECKING:
-    from sleepd.memory.precision import Precision
+    from sleepd.models.precision import Precision
 
 HERE = Path(__file__).resolve().parent
 DEVSET = Path("bench") / "devset" / "docs"
@@ -101,7 +101,7 @@ def configured_layers(model, examples: list, config) -> list[int]:  # type: igno
 
 def machine_line(config) -> tuple[str, Precision]:  # type: ignore[no-untyped-def]
     """What this CPU offers for bf16 and what the auto choice makes of it (the probe runs here)."""
-    from sleepd.memory.precision import cpu_flags, cpu_name, native_bf16_flags, probe_matmul, resolve
+    from sleepd.models.precision import cpu_flags, cpu_name, native_bf16_flags, probe_matmul, resolve
 
     native = native_bf16_flags(cpu_flags()) or ["none"]
     probe = probe_matmul("train")
@@ -119,9 +119,9 @@ def measure(  # type: ignore[no-untyped-def]
 ) -> dict[str, float]:
     """tokens/s of each variant; keys name them, the first is the baseline, the last is sleepd as
     configured (in the format the auto choice picks). Same examples for every variant."""
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.layers import set_trainable_layers
     from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
+    from sleepd.models.model import load_model
 
     line, chosen = machine_line(config)
     log(line)

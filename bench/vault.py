@@ -87,8 +87,8 @@ def latency_row(xs: list[float]) -> dict[str, float]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from sleepd.evaluation.questions import ceiling, closed_book, load_questions, share
     from sleepd.evaluation.run import default_chat
-    from sleepd.memory.loader import load_with_memory
-    from sleepd.memory.model import memory_of
+    from sleepd.memory.served import load_with_memory
+    from sleepd.memory.versions import memory_of
     from sleepd.storage import Store, open_engine
 
     questions = load_questions(Path(args.questions))

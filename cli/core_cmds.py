@@ -15,9 +15,10 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Paths, model, counts of sources and passages, memory version."""
-    from sleepd.memory.model import ModelNotFoundError, memory_of, resolve_model_source
-    from sleepd.memory.precision import known_choices
     from sleepd.memory.prior import prior_status
+    from sleepd.memory.versions import memory_of
+    from sleepd.models.model import ModelNotFoundError, resolve_model_source
+    from sleepd.models.precision import known_choices
 
     config, store = load_context()
     try:

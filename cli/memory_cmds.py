@@ -141,7 +141,7 @@ def _print_outcome(last: dict[str, Any], served_by_daemon: bool) -> None:
 
 
 def _versions():  # type: ignore[no-untyped-def]
-    from sleepd.memory.model import memory_of
+    from sleepd.memory.versions import memory_of
 
     config, store = load_context()
     return memory_of(config), store
@@ -242,7 +242,7 @@ def memory_rollback(
     version: Annotated[int, typer.Argument(help="Version to serve; 0 = base model.")],
 ) -> None:
     """Serve an earlier memory version (or 0, the base model)."""
-    from sleepd.memory.model import memory_of
+    from sleepd.memory.versions import memory_of
 
     config, _store = load_context()
     client = connect(config.paths.socket_path)

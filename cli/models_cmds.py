@@ -26,8 +26,8 @@ def _size(params: int | None) -> str:
 
 
 def _found(config):  # type: ignore[no-untyped-def]
-    from sleepd.memory.catalog import ModelRoots, find_models
-    from sleepd.memory.model import bundled_gguf_path
+    from sleepd.models.catalog import ModelRoots, find_models
+    from sleepd.models.model import bundled_gguf_path
 
     return find_models(ModelRoots.from_env(config.model.search_paths), bundled_gguf_path())
 
@@ -91,7 +91,7 @@ def model_use(
     name: Annotated[str, typer.Argument(help="A name from `sleepd models`, 'bundled', or a path.")],
 ) -> None:
     """Serve and train another model; its memory is its own (switching back finds the old one's)."""
-    from sleepd.memory.catalog import describe_path, find_by_name
+    from sleepd.models.catalog import describe_path, find_by_name
     from sleepd.storage.config import set_setting
 
     config = load_config_only()
@@ -122,7 +122,7 @@ def model_use(
 
         align_buffer(new, Store(open_engine(new)))
         where = "the daemon serves it at its next start"
-    from sleepd.memory.model import memory_of
+    from sleepd.memory.versions import memory_of
 
     versions = memory_of(new)
     current = versions.current()

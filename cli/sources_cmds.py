@@ -61,7 +61,7 @@ def _ingest(paths: list[str], kind: str) -> None:
                 raise fail(str(e)) from None
         return
     from sleepd.ingest.ingestor import ingest_paths, make_ingestor
-    from sleepd.memory.tokens import load_token_counter
+    from sleepd.models.tokens import load_token_counter
 
     _config, store = load_context()
     with err.status("loading tokenizer ..."):

@@ -14,7 +14,7 @@ from typing import Any
 
 from sleepd.ingest.ingestor import check_watchable, make_ingestor
 from sleepd.memory.switch import align_buffer, model_key
-from sleepd.memory.tokens import load_token_counter
+from sleepd.models.tokens import load_token_counter
 from sleepd.storage import Store, open_engine
 from sleepd.storage.config import Config, load_config
 from sleepd.storage.errors import SleepdError
@@ -93,8 +93,7 @@ class Daemon:
     def _precision(self) -> dict[str, Any]:
         """Each use's number format and why; the training probe runs here once, so the sleep child
         finds it cached."""
-        from sleepd.memory.loader import serving_precision
-        from sleepd.memory.precision import resolve, resolve_device
+        from sleepd.models.precision import resolve, resolve_device, serving_precision
 
         device = self.device = resolve_device(self.config.model.device)
         chosen = {

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from sleepd.memory.model import memory_of
+from sleepd.memory.versions import memory_of
 from sleepd.storage.errors import SleepdError, VersionError
 
 from .api_deps import DaemonDep

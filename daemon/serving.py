@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +53,13 @@ class ChatService:
         return self._served[1]
 
     def load(self) -> None:
-        from sleepd.memory.loader import load_with_memory
+        from sleepd.memory.served import load_with_memory
 
         self._served = load_with_memory(self.config)
 
     def swap_to(self, version: int | None) -> None:
         """Load ``version`` beside the served model, then serve it from the next answer on."""
-        from sleepd.memory.loader import load_with_memory
+        from sleepd.memory.served import load_with_memory
 
         with self._swap_lock:
             self._served = load_with_memory(self.config, version)
@@ -90,7 +90,9 @@ class ChatService:
         """Where default chat grounds a recitation: the buffer passages its words match best."""
         return [h.passage.text for h in self.store.search(text, k=3)]
 
-    def chat(self, req: ChatRequest, cancel: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+    def chat(
+        self, req: ChatRequest, cancel: threading.Event | None = None
+    ) -> Generator[dict[str, Any], None, None]:
         """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}. Setting
         ``cancel`` (the client went away) ends the answer at its next decoding step."""
         from sleepd.memory.serving.generate import GenerationConfig

@@ -13,7 +13,7 @@ from sleepd.storage.config import Config
 from sleepd.storage.errors import SleepdError
 
 from .questions import load_questions
-from .run import Log, run_eval
+from .run import EvalOptions, Log, run_eval
 
 # the sets of ../shared/bench, beside the checkout
 SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
@@ -58,7 +58,7 @@ def eval_command(
         gq = load_questions(Path(general)) if general else None
     except (OSError, ValueError, KeyError) as e:
         raise EvalInputError(f"cannot read questions: {e}") from None
-    return run_eval(config, docs_dir, qs, gq, batches, baselines=baselines, log=log, forget=forget)
+    return run_eval(config, docs_dir, qs, gq, EvalOptions(batches, baselines, forget), log=log)
 
 
 ROWS = (

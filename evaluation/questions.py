@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import hit
 from sleepd.memory.serving.generate import GenerationConfig
 from sleepd.memory.serving.recall import Search, answer_with_memory, read_notes
+from sleepd.models.model import LoadedModel
 from sleepd.storage.config import RecallConfig
 
 EVAL_GEN = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)

@@ -102,9 +102,9 @@ def _share_holding(texts: Sequence[str], values: Sequence[str | None]) -> float:
 
 def run_updates(base_config: Config, bench: UpdateSet, log: Log = lambda _m: None) -> dict[str, Any]:
     from sleepd.ingest.ingestor import make_ingestor
-    from sleepd.memory.loader import load_with_memory
+    from sleepd.memory.served import load_with_memory
     from sleepd.memory.sleeping.pipeline import run_sleep
-    from sleepd.memory.tokens import load_token_counter
+    from sleepd.models.tokens import load_token_counter
 
     root = Path(tempfile.mkdtemp(prefix="sleepd-updates-"))
     config = throwaway_config(base_config, root)

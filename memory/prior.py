@@ -5,7 +5,7 @@ file hash) and its parts; today one part, the question writer (``questions``), a
 sleep loads on a copy of the base model to write the questions people would ask of each fact.
 
 Where sleep looks (``sleep.prior = "auto"``): a prior the user trained for the configured model
-(``<data_dir>/priors/<model>``, written by ``python -m sleepd.memory.sleeping.prior_train``), then the one
+(``<data_dir>/priors/<model>``, written by ``python -m sleepd.tools.prior_train``), then the one
 shipped in the package for the bundled model (``memory/priors/<model>``). ``"none"`` switches it
 off; a path names a prior folder. A prior whose recorded base hash differs from the model's is not
 used (one warning): an adapter trained on other weights writes noise.
@@ -15,15 +15,14 @@ This module reads files only (no torch), so ``sleepd status`` can say which prio
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sleepd.models.identity import base_fingerprint, model_slug
+from sleepd.models.model import ModelNotFoundError, ModelSource, resolve_model_source
 from sleepd.storage.config import Config
 
 log = logging.getLogger(__name__)
@@ -31,32 +30,6 @@ log = logging.getLogger(__name__)
 SHIPPED = Path(__file__).parent / "priors"
 RECORD = "prior.json"
 WRITER_PART = "question-writer"
-
-
-def model_slug(name: str) -> str:
-    """A folder name for a model id or path: "HuggingFaceTB/SmolLM2-135M" -> "HuggingFaceTB--SmolLM2-135M"."""
-    return re.sub(r"[^\w.-]+", "--", name.strip("/")).strip("-") or "model"
-
-
-@lru_cache(maxsize=8)
-def _file_sha256(path: str, size: int, mtime: float) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def base_fingerprint(model_path: str, gguf_file: str | None = None) -> str | None:
-    """sha256 of the base model's weights file (the GGUF, or the first safetensors file of a
-    directory); None for a hub id that is not a local path."""
-    p = Path(model_path)
-    files = [p / gguf_file] if gguf_file else sorted(p.glob("*.safetensors")) if p.is_dir() else []
-    files = [f for f in files if f.is_file()]
-    if not files:
-        return None
-    st = files[0].stat()
-    return _file_sha256(str(files[0]), st.st_size, st.st_mtime)
 
 
 @dataclass(frozen=True)
@@ -117,15 +90,13 @@ def find_prior(config: Config, model_name: str, fingerprint: str | None) -> Prio
     return None
 
 
-def prior_for_source(config: Config, source: Any) -> Prior | None:
+def prior_for_source(config: Config, source: ModelSource) -> Prior | None:
     """``find_prior`` for a ``model.ModelSource`` (hashing its weights file once per process)."""
     return find_prior(config, source.name, base_fingerprint(source.path, source.gguf_file))
 
 
 def prior_status(config: Config) -> str:
     """One line for `sleepd status`: the prior sleep would use, without loading the model."""
-    from .model import ModelNotFoundError, resolve_model_source
-
     try:
         source = resolve_model_source(config)
     except ModelNotFoundError:

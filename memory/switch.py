@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import os
 
+from sleepd.memory.versions import memory_of
+from sleepd.models.model import BUNDLED_NAME
 from sleepd.storage import Store
 from sleepd.storage.config import Config
-
-from .model import BUNDLED_NAME, memory_of
 
 log = logging.getLogger(__name__)
 

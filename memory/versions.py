@@ -17,6 +17,7 @@ current one), so no kept version needs a pruned one.
 
 from __future__ import annotations
 
+import builtins  # VersionStore.list hides the builtin inside the class
 import json
 import os
 import shutil
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sleepd.models.identity import model_slug
+from sleepd.storage.config import Config
 from sleepd.storage.errors import VersionError
 
 META = "meta.json"
@@ -162,14 +165,14 @@ class VersionStore:
         else:
             marker.unlink(missing_ok=True)
 
-    def prunable(self, keep: int) -> list[int]:
+    def prunable(self, keep: int) -> builtins.list[int]:
         """Versions retention would remove: not current, not pinned, not among the ``keep`` newest
         other versions."""
         current = self.current()
         others = [v for v in reversed(self.ids()) if v != current and not self.is_pinned(v)]
         return sorted(others[max(keep, 0) :])
 
-    def prune(self, keep: int) -> list[int]:
+    def prune(self, keep: int) -> builtins.list[int]:
         """Remove what ``prunable(keep)`` names; each directory is renamed to a temp name first, so a
         crash leaves no half version (``cleanup_partial`` finishes the removal)."""
         removed = []
@@ -188,3 +191,13 @@ class VersionStore:
             if self.versions.exists()
             else 0
         )
+
+
+def memory_of(config: Config) -> VersionStore:
+    """This base model's memory versions. Each model's are kept apart (an adapter fits only the model
+    it was trained on): the bundled model's under <data>/memory, where they always were, another's
+    under <data>/memory-of/<model>."""
+    name = config.model.name_or_path
+    if not name:
+        return VersionStore(config.paths.data_dir)
+    return VersionStore(config.paths.data_dir, root=config.paths.data_dir / "memory-of" / model_slug(name))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.ingest.ingestor import Ingestor, make_ingestor
-from sleepd.memory.tokens import load_token_counter
+from sleepd.models.tokens import load_token_counter
 from sleepd.storage import Config, Paths, Store, load_config, open_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def real_model_home(sleepd_home: Path, model_cache_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) -> Path:
     """A randomly initialised 4-layer Llama with the bundled model's real tokenizer."""
-    from sleepd.memory.model import ensure_converted, resolve_model_source
+    from sleepd.models.model import ensure_converted, resolve_model_source
 
     home = tmp_path_factory.mktemp("tokhome")
     (home / "config").mkdir()

@@ -1,14 +1,19 @@
 """The arrows between sleepd's packages, read from the source (every import, at module level or
-inside a function), and kept: data flows files -> ingest -> storage -> memory -> daemon -> cli.
+inside a function), and kept: data flows files -> ingest -> storage -> models -> memory -> daemon -> cli.
 
     storage     -> nothing of ours
     ingest      -> storage
-    memory      -> storage            (memory.serving -> memory's shared modules;
+    models      -> storage            (finding, converting, loading and running a base model)
+    memory      -> models, storage    (memory.serving -> memory's shared modules;
                                         memory.sleeping -> shared and serving, for the gate's probe)
-    evaluation  -> memory, ingest, storage
-    daemon      -> storage, ingest, memory
-    cli         -> storage (config, paths, errors) and its own client at import time; ingest, memory and
-                   evaluation only inside the offline verbs that run them; never the daemon
+    evaluation  -> memory, models, ingest, storage
+    daemon      -> storage, ingest, models, memory
+    cli         -> storage (config, paths, errors) and its own client at import time; ingest, models,
+                   memory and evaluation only inside the offline verbs that run them; never the daemon
+    tools       -> memory, models, storage (build tools: the prior's training)
+
+And no module imports itself through others: the module-level import graph (an import inside a
+function counts) has no circle.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("storage", "ingest", "memory", "evaluation", "daemon", "cli")
+PACKAGES = ("storage", "ingest", "models", "memory", "evaluation", "daemon", "cli", "tools")
 
 ALLOWED: dict[str, set[str]] = {
     "storage": set(),
     "ingest": {"storage"},
-    "memory": {"storage"},
-    "evaluation": {"memory", "ingest", "storage"},
-    "daemon": {"storage", "ingest", "memory"},
-    "cli": {"storage", "ingest", "memory", "evaluation"},
+    "models": {"storage"},
+    "memory": {"models", "storage"},
+    "evaluation": {"memory", "models", "ingest", "storage"},
+    "daemon": {"storage", "ingest", "models", "memory"},
+    "cli": {"storage", "ingest", "models", "memory", "evaluation"},
+    "tools": {"memory", "models", "storage"},
 }
 CLI_AT_IMPORT = {"storage"}  # what cli may import at module level (the rest only lazily)
 MEMORY_SHARED = "shared"  # memory's own modules outside its two pipelines
@@ -55,6 +62,75 @@ def sleepd_imports(path: Path, package: str, root: Path = REPO) -> list[tuple[st
             elif node.module:
                 names = [node.module]
         found += [(n, id(node) in top) for n in names if n.startswith("sleepd.")]
+    return found
+
+
+def module_name(path: Path, package: str, root: Path = REPO) -> str:
+    rel = path.relative_to(root / package).with_suffix("")
+    parts = ["sleepd", package, *rel.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path = REPO) -> dict[str, set[str]]:
+    """Module -> the sleepd modules it imports, anywhere in it; ``from pkg import name`` counts as
+    importing ``pkg.name`` where that is a module, else ``pkg``."""
+    paths = {module_name(p, pkg, root): (p, pkg) for pkg in PACKAGES for p in (root / pkg).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, (path, package) in paths.items():
+        edges = set()
+        for target, _top in sleepd_imports(path, package, root):
+            edges.add(target if target in paths else ".".join(target.split(".")[:-1]))
+        edges |= _from_names(path, package, root, paths)
+        graph[module] = {e for e in edges if e in paths and e != module}
+    return graph
+
+
+def _from_names(path: Path, package: str, root: Path, modules: dict) -> set[str]:
+    """``from sleepd.x import y`` (or ``from . import y``) where ``y`` is a submodule of ``sleepd.x``."""
+    here = module_name(path, package, root).split(".")
+    if path.name != "__init__.py":
+        here = here[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = ".".join([*here[: len(here) - node.level + 1], *([node.module] if node.module else [])])
+        else:
+            base = node.module or ""
+        out |= {f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules}
+    return out
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: strongly connected groups of two or more modules (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
     return found
 
 
@@ -94,14 +170,29 @@ def test_every_import_follows_the_arrows() -> None:
     assert violations() == []
 
 
+def test_no_module_imports_itself_through_others() -> None:
+    assert circles(import_graph()) == []
+
+
+def test_a_module_circle_is_caught(tmp_path: Path) -> None:
+    """The check can fail: two modules of one package that import each other, one of them only
+    inside a function (the way model.py and prior.py once did)."""
+    for p in PACKAGES:
+        (tmp_path / p).mkdir()
+    (tmp_path / "memory" / "a.py").write_text("from .b import x\n")
+    (tmp_path / "memory" / "b.py").write_text("def f():\n    from sleepd.memory.a import y\n")
+    assert circles(import_graph(tmp_path)) == [["sleepd.memory.a", "sleepd.memory.b"]]
+
+
 @pytest.mark.parametrize(
     ("package", "line", "expected"),
     [
-        ("ingest", "from sleepd.memory.tokens import load_token_counter", "ingest -> memory"),
+        ("ingest", "from sleepd.models.tokens import load_token_counter", "ingest -> models"),
+        ("models", "from sleepd.memory.prior import find_prior", "models -> memory"),
         ("storage", "from sleepd.ingest.units import Unit", "storage -> ingest"),
         ("memory", "from sleepd.daemon.core import Daemon", "memory -> daemon"),
         ("cli", "from sleepd.daemon.logs import x", "cli -> daemon"),
-        ("cli", "from sleepd.memory.model import load_model", "cli loads memory only inside a verb"),
+        ("cli", "from sleepd.models.model import load_model", "cli loads models only inside a verb"),
     ],
 )
 def test_a_broken_arrow_is_caught(tmp_path: Path, package: str, line: str, expected: str) -> None:
@@ -124,5 +215,5 @@ def test_serving_never_imports_sleeping(tmp_path: Path) -> None:
 def test_a_lazy_memory_import_in_a_cli_verb_is_allowed(tmp_path: Path) -> None:
     for p in PACKAGES:
         (tmp_path / p).mkdir()
-    (tmp_path / "cli" / "verb.py").write_text("def verb():\n    from sleepd.memory.model import load_model\n")
+    (tmp_path / "cli" / "verb.py").write_text("def verb():\n    from sleepd.models.model import load_model\n")
     assert violations(tmp_path) == []

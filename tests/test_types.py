@@ -1,4 +1,5 @@
-"""mypy is clean on the typed layers, storage/ and ingest/ (the config in pyproject.toml).
+"""mypy is clean on every layer below the CLI (the config in pyproject.toml); ``Any`` stands only
+where torch, transformers and peft objects pass.
 
 The editable install maps sleepd.storage <- storage/ with an import hook mypy cannot follow, so the
 check runs on a temporary tree of links laid out as the installed namespace.
@@ -11,10 +12,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TYPED = ("storage", "ingest")
+TYPED = ("storage", "ingest", "models", "memory", "evaluation", "daemon", "tools")
 
 
-def test_mypy_is_clean_on_storage_and_ingest(tmp_path: Path) -> None:
+def test_mypy_is_clean_below_the_cli(tmp_path: Path) -> None:
     (tmp_path / "sleepd").mkdir()
     for package in TYPED:
         (tmp_path / "sleepd" / package).symlink_to(REPO / package, target_is_directory=True)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sleepd.memory.facts import WordSignal, normal, sentences
-from sleepd.memory.tokens import CountTokens
+from sleepd.models.tokens import CountTokens
 
 GAP = " ... "  # between sentences of one note that were not next to each other
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")

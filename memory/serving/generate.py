@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sleepd.memory.chat_format import Message, StopTrimmer, chat_text, stop_texts
-from sleepd.memory.model import LoadedModel
+from sleepd.models.chat_format import Message, StopTrimmer, chat_text, stop_texts
+from sleepd.models.model import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -156,4 +156,4 @@ def complete_scored(
         return "", float("-inf")
     logits = torch.stack(out.scores, dim=0)[:, 0, :]  # [N, V]
     logprobs = torch.log_softmax(logits.float(), dim=-1).gather(1, new[:, None])[:, 0]  # [N]
-    return lm.tokenizer.decode(new, skip_special_tokens=True).strip(), float(logprobs.mean())
+    return str(lm.tokenizer.decode(new, skip_special_tokens=True)).strip(), float(logprobs.mean())

@@ -36,8 +36,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sleepd.memory.facts import WordSignal, coverage, question_query
-from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import is_nothing, recall_prompt
+from sleepd.models.model import LoadedModel
 from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts

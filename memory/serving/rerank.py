@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sleepd.memory.model import LoadedModel
 from sleepd.memory.questions import writer_prompt
+from sleepd.models.model import LoadedModel
 
 
 def recite_beams(

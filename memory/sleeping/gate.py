@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sleepd.memory.facts import fact_queries, passage_facts
-from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import hit, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, complete, generate
 from sleepd.memory.serving.recall import RECITE_GEN, answer_with_memory, word_signal
+from sleepd.models.model import LoadedModel
 from sleepd.storage import Passage
 
 # Everyday questions the plain model answers right (checked on the bundled one), of other kinds

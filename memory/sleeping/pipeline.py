@@ -18,20 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sleepd.memory.architecture import n_layers
 from sleepd.memory.facts import WordSignal
-from sleepd.memory.loader import attach_adapter, attach_writer, detach_writer, save_adapter
-from sleepd.memory.model import LoadedModel, load_model, memory_of
-from sleepd.memory.precision import resolve as resolve_precision
 from sleepd.memory.prior import Prior, prior_for_source
+from sleepd.memory.served import attach_writer, detach_writer
 from sleepd.memory.switch import align_buffer
-from sleepd.memory.versions import VersionStore
+from sleepd.memory.versions import VersionStore, memory_of
+from sleepd.models.adapters import attach_adapter, save_adapter
+from sleepd.models.architecture import n_layers
+from sleepd.models.model import LoadedModel, load_model
+from sleepd.models.precision import resolve as resolve_precision
 from sleepd.storage import Passage, Store
 from sleepd.storage.config import Config, SleepConfig
 from sleepd.storage.errors import SleepError
 
 from .budget import SleepBudget, last_training_rate, last_writing_rate
-from .dataset import DataConfig, PassageInput, passage_examples, tokenize_example
+from .dataset import DataConfig, PassageInput, Tokenized, passage_examples, tokenize_example
 from .gate import BufferView, recall_probe, run_gate
 from .layers import choose_layers, relative_scores, score_layers, set_trainable_layers
 from .rehearsal import base_answers, dream_examples, unlearn_examples
@@ -185,7 +186,8 @@ def make_training_data(
     signal = WordSignal(lm.tokenizer)
     data_cfg = DataConfig.from_sleep(cfg)
     writes = writes_questions(prior, cfg.written_queries)
-    by_passage, held, deferred, planned, planned_facts = {}, {}, [], 0, 0
+    by_passage: dict[int, list[Tokenized]] = {}
+    held, deferred, planned, planned_facts = {}, [], 0, 0
     for i, p in enumerate(got.new):
         made = passage_examples(PassageInput(p.id, p.text, p.source_path, p.role), signal, data_cfg)
         toks = [tokenize_example(lm.tokenizer, ex) for ex in made]

@@ -19,11 +19,11 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sleepd.memory.chat_format import chat_text
 from sleepd.memory.facts import Fact, WordSignal, passage_facts
-from sleepd.memory.model import LoadedModel
 from sleepd.memory.prompts import NOTHING, recall_prompt
 from sleepd.memory.serving.generate import GenerationConfig, generate
+from sleepd.models.chat_format import chat_text
+from sleepd.models.model import LoadedModel
 
 from .dataset import DEFAULT_DATA, NO_WRITTEN, DataConfig, Example, PassageInput, Written, queries_for
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sleepd.models.architecture import base_of, decoder_of, lora_targets
 from sleepd.storage.config import SleepConfig
 
-from ..architecture import base_of, decoder_of, lora_targets
 from .dataset import Tokenized, length_grouped_batches
 
 
@@ -262,6 +262,7 @@ class AnswerLoss:
             attention_mask=attention_mask, use_cache=False, **inputs
         ).last_hidden_state  # [B, T, H]
         h = hidden[:, :-1][keep]  # [N, H]
+        assert self.head_weight is not None  # direct: the model has a plain head
         logits = F.linear(h.to(self.head_weight.dtype), self.head_weight)  # [N, V]
         token = F.cross_entropy(logits.float(), target[keep], reduction="none")  # [N]
         return token.mean()

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sleepd.memory.facts import Fact, WordSignal, passage_facts
-from sleepd.memory.model import LoadedModel
-from sleepd.memory.prior import Prior, model_slug
+from sleepd.memory.prior import Prior
 from sleepd.memory.questions import QuestionCache, QuestionWriter, WriterConfig
+from sleepd.models.identity import model_slug
+from sleepd.models.model import LoadedModel
 
 from .dataset import PassageInput
 

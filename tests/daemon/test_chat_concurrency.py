@@ -73,8 +73,8 @@ def test_interleaved_generations_keep_their_own_adapter_state(tiny_config: Confi
     what it gives alone (greedy), or a turn ran with the other's adapter state."""
     from peft import LoraConfig, get_peft_model
 
-    from sleepd.memory.model import LoadedModel, load_model
     from sleepd.memory.serving.generate import GenerationConfig, generate
+    from sleepd.models.model import LoadedModel, load_model
 
     base = load_model(tiny_config)
     peft_model = get_peft_model(

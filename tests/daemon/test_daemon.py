@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sleepd.daemon.notify import Notifier
-from sleepd.memory.model import memory_of
+from sleepd.memory.versions import memory_of
 from sleepd.storage import Config, NewPassage, Store
 
 from .daemon_proc import RunningDaemon, sleepd

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.model import bundled_gguf_path
+from sleepd.models.model import bundled_gguf_path
 from sleepd.storage import Config
 from tests.conftest import fresh_config
 from tests.tiny_gguf import write_tiny_gguf

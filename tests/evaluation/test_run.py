@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sleepd.evaluation.command import render_text
 from sleepd.evaluation.questions import Question
-from sleepd.evaluation.run import run_eval
+from sleepd.evaluation.run import EvalOptions, run_eval
 from sleepd.storage import Config, load_config
 
 
@@ -25,7 +25,7 @@ def test_a_rejected_sleep_is_recorded_and_the_run_goes_on(
     cfg_file = sleepd_home / "config" / "config.toml"
     cfg_file.write_text(cfg_file.read_text() + "gate_min_general_kept = 2.0\n")  # rejects every sleep
 
-    result = run_eval(load_config(), docs, questions, batches=2, baselines=False)
+    result = run_eval(load_config(), docs, questions, options=EvalOptions(batches=2, baselines=False))
 
     assert [r["sleep"] for r in result["rejected_sleeps"]] == [1, 2]
     assert all("general ability" in r["reason"] for r in result["rejected_sleeps"])

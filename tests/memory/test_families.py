@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.architecture import decoder_of, lora_targets, n_layers
-from sleepd.memory.chat_format import PLAIN_STOPS, StopTrimmer, chat_text, has_template
-from sleepd.memory.loader import load_with_memory
-from sleepd.memory.model import load_model, memory_of
+from sleepd.memory.served import load_with_memory
 from sleepd.memory.serving.generate import GenerationConfig, generate
 from sleepd.memory.sleeping.pipeline import run_sleep
+from sleepd.memory.versions import memory_of
+from sleepd.models.architecture import decoder_of, lora_targets, n_layers
+from sleepd.models.chat_format import PLAIN_STOPS, StopTrimmer, chat_text, has_template
+from sleepd.models.model import load_model
 from sleepd.storage import NewPassage, Store, open_engine
 from tests.conftest import write_tiny_config
 from tests.tiny_models import FAMILIES, build_tiny

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.model import (
+from sleepd.models.model import (
     BUNDLED_NAME,
     ModelNotFoundError,
     bundled_gguf_path,

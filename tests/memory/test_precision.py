@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory import precision
-from sleepd.memory.precision import ProbeResult, cached_probe, choose_precision, cpu_flags
+from sleepd.models import precision
+from sleepd.models.precision import ProbeResult, cached_probe, choose_precision, cpu_flags
 from sleepd.storage import Config, NewPassage, Store
 from sleepd.storage.config import ConfigError, load_config
 
@@ -118,9 +118,9 @@ def test_a_default_sleep_trains_in_the_format_the_probe_chose(
     measured: ProbeResult,
     expected: str,
 ) -> None:
-    from sleepd.memory.model import memory_of
     from sleepd.memory.sleeping import pipeline as sleep_module
     from sleepd.memory.sleeping.pipeline import run_sleep
+    from sleepd.memory.versions import memory_of
 
     monkeypatch.setattr(precision, "cpu_flags", lambda *_: NATIVE)  # whatever this CPU has
     _cache_probe(tiny_config, measured)
@@ -155,7 +155,7 @@ def test_status_shows_the_cached_choice_without_a_daemon(
 
 
 def test_the_device_follows_the_config(sleepd_home: Path) -> None:
-    from sleepd.memory.precision import DeviceError, resolve_device
+    from sleepd.models.precision import DeviceError, resolve_device
 
     assert resolve_device("cpu", lambda: True) == "cpu"
     assert resolve_device("auto", lambda: True) == "cuda"
@@ -172,7 +172,7 @@ def test_the_device_follows_the_config(sleepd_home: Path) -> None:
 
 
 def test_a_tiny_model_loads_on_the_configured_device(tiny_config: Config) -> None:
-    from sleepd.memory.model import load_model
+    from sleepd.models.model import load_model
 
     cpu = dataclasses.replace(tiny_config, model=dataclasses.replace(tiny_config.model, device="cpu"))
     assert load_model(cpu).model.device.type == "cpu"

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import WordSignal
-from sleepd.memory.model import BUNDLED_NAME, bundled_gguf_path
-from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART, base_fingerprint, model_slug, prior_status
+from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART, prior_status
 from sleepd.memory.sleeping.dataset import PassageInput, build_examples
-from sleepd.memory.sleeping.prior_train import CORPUS, bench_overlap, bench_texts, paragraph_text
+from sleepd.models.identity import base_fingerprint, model_slug
+from sleepd.models.model import BUNDLED_NAME, bundled_gguf_path
 from sleepd.storage import Config
+from sleepd.tools.prior_train import CORPUS, bench_overlap, bench_texts, paragraph_text
 
 from ..conftest import SHARED
 

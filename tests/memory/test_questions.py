@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import Fact, WordSignal, cloze_queries, keyword_queries, passage_facts
-from sleepd.memory.prior import RECORD, WRITER_PART, find_prior, model_slug
+from sleepd.memory.prior import RECORD, WRITER_PART, find_prior
 from sleepd.memory.questions import QuestionCache, Written, holds_answer, parse_written, writer_target
 from sleepd.memory.sleeping.dataset import DataConfig, PassageInput, build_examples, queries_for
 from sleepd.memory.sleeping.rehearsal import unlearn_examples
+from sleepd.models.identity import model_slug
 from sleepd.storage import Config, NewPassage, Store
 
 FACT = Fact(
@@ -83,9 +84,9 @@ def test_the_question_cache_is_kept_per_writer(tmp_path: Path) -> None:
 
 def _tiny_prior(config: Config, model_dir: Path) -> Path:
     """A prior for the tiny model under the data dir: a random writer adapter and its record."""
-    from sleepd.memory.loader import save_adapter
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.train import TrainConfig, add_lora
+    from sleepd.models.adapters import save_adapter
+    from sleepd.models.model import load_model
 
     lm = load_model(config)
     writer = add_lora(lm.model, None, TrainConfig(rank=4, alpha=4))
@@ -98,8 +99,8 @@ def _tiny_prior(config: Config, model_dir: Path) -> Path:
 def test_a_sleep_with_a_prior_writes_questions_and_records_them(
     tiny_config: Config, tiny_store: Store
 ) -> None:
-    from sleepd.memory.model import memory_of
     from sleepd.memory.sleeping.pipeline import run_sleep
+    from sleepd.memory.versions import memory_of
 
     path = _tiny_prior(tiny_config, Path(tiny_config.model.name_or_path))
     assert find_prior(tiny_config, tiny_config.model.name_or_path, None).path == path

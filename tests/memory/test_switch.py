@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sleepd.memory.model import memory_of
 from sleepd.memory.switch import align_buffer
+from sleepd.memory.versions import memory_of
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from sleepd.storage.config import set_setting
 

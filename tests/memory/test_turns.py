@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sleepd.memory.turns import ModelTurns
+from sleepd.models.turns import ModelTurns
 
 
 class FakePeft:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sleepd.memory.model import memory_of
 from sleepd.memory.sleeping.pipeline import run_sleep
+from sleepd.memory.versions import memory_of
 from sleepd.storage import Config, NewPassage, Store
 
 
@@ -37,9 +37,9 @@ def test_fp16_adapter_answers_like_the_fp32_one(tiny_config: Config, tmp_path: P
     from peft import LoraConfig, PeftModel, get_peft_model
     from safetensors.torch import load_file
 
-    from sleepd.memory.loader import save_adapter
-    from sleepd.memory.model import LoadedModel, load_model
     from sleepd.memory.serving.generate import GenerationConfig, generate
+    from sleepd.models.adapters import save_adapter
+    from sleepd.models.model import LoadedModel, load_model
 
     torch.manual_seed(0)
     lm = load_model(tiny_config)

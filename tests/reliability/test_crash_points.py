@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.model import memory_of
+from sleepd.memory.versions import memory_of
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.model import memory_of
-from sleepd.memory.versions import VersionStore
+from sleepd.memory.versions import VersionStore, memory_of
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from tests.conftest import write_tiny_config
 from tests.daemon.daemon_proc import RunningDaemon, sleepd

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sleepd.ingest.ingestor import Ingestor, Outcome, make_ingestor
-from sleepd.memory.tokens import load_token_counter
+from sleepd.models.tokens import load_token_counter
 from sleepd.storage import Config, Store, open_engine
 from tests.daemon.daemon_proc import RunningDaemon, sleepd
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sleepd.memory.prior import RECORD, WRITER_PART, model_slug
+from sleepd.memory.prior import RECORD, WRITER_PART
+from sleepd.models.identity import model_slug
 from sleepd.storage import Config, NewPassage, Store
 
 
@@ -18,9 +19,9 @@ def _random_prior(config: Config) -> Path:
     so scores under it differ from scores under the memory adapter or the base model."""
     import torch
 
-    from sleepd.memory.loader import save_adapter
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.train import TrainConfig, add_lora
+    from sleepd.models.adapters import save_adapter
+    from sleepd.models.model import load_model
 
     lm = load_model(config)
     writer = add_lora(lm.model, None, TrainConfig(rank=4, alpha=4))
@@ -39,8 +40,8 @@ def _writer_alone(config: Config, prior: Path, question: str, note: str) -> floa
     """log P(question | note) from the writer on its own copy of the base model, unpadded."""
     import torch
 
-    from sleepd.memory.model import load_model
     from sleepd.memory.questions import QuestionWriter, writer_prompt
+    from sleepd.models.model import load_model
 
     base = load_model(config)
     writer = QuestionWriter.load(base.model, base.tokenizer, prior / WRITER_PART, "w")
@@ -54,9 +55,8 @@ def _writer_alone(config: Config, prior: Path, question: str, note: str) -> floa
 def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
     tiny_config: Config, tiny_store: Store
 ) -> None:
-    from sleepd.memory.loader import WRITER_ADAPTER, load_with_memory
-    from sleepd.memory.model import memory_of
     from sleepd.memory.prompts import recall_prompt
+    from sleepd.memory.served import WRITER_ADAPTER, load_with_memory
     from sleepd.memory.serving.generate import complete
     from sleepd.memory.serving.recall import RECITE_GEN, answer_with_memory
     from sleepd.memory.serving.rerank import (
@@ -65,6 +65,7 @@ def test_the_writer_ranks_beside_the_served_memory_and_is_never_saved(
         recite_beams,
     )
     from sleepd.memory.sleeping.pipeline import run_sleep
+    from sleepd.memory.versions import memory_of
 
     prior = _random_prior(tiny_config)
     sid = tiny_store.upsert_source("/notes/a.md")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from sleepd.memory.model import memory_of
 from sleepd.memory.sleeping.budget import SleepBudget
 from sleepd.memory.sleeping.pipeline import run_sleep
+from sleepd.memory.versions import memory_of
 from sleepd.storage import Config, NewPassage, Store
 
 BUDGET_MIN = 0.5  # 30 s: a few passages' training at the assumed rate before any sleep
@@ -94,9 +94,9 @@ def test_the_budget_plan_and_the_training_deadline() -> None:
 def test_training_ends_normally_at_its_deadline(tiny_config: Config) -> None:
     import random
 
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.dataset import Tokenized
     from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
+    from sleepd.models.model import load_model
 
     rng = random.Random(0)
     examples = [

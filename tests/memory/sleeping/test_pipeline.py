@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from sleepd.memory.facts import WordSignal, fact_queries, passage_facts
-from sleepd.memory.loader import load_with_memory
-from sleepd.memory.model import load_model, memory_of
 from sleepd.memory.prompts import recall_prompt
+from sleepd.memory.served import load_with_memory
 from sleepd.memory.sleeping.layers import choose_layers, score_layers, set_trainable_layers
 from sleepd.memory.sleeping.pipeline import NothingToConsolidate, run_sleep
+from sleepd.memory.versions import memory_of
+from sleepd.models.model import load_model
 from sleepd.storage import Config, NewPassage, Store
 
 NOTES = [
@@ -68,9 +69,9 @@ def test_sleep_writes_a_version_and_consolidates(tiny_config: Config, tiny_store
 
 def test_layer_scores_and_choice(tiny_config: Config, tiny_store: Store) -> None:
     from sleepd.memory.facts import WordSignal
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.dataset import PassageInput, build_examples, tokenize_example
     from sleepd.memory.sleeping.train import TrainConfig, add_lora
+    from sleepd.models.model import load_model
 
     lm = load_model(tiny_config)
     examples = [
@@ -215,8 +216,8 @@ def test_a_pending_passage_superseded_before_any_sleep_needs_no_unlearning(
 def test_gate_rejects_a_version_that_overwrote_earlier_memories(
     tiny_config: Config, tiny_store: Store
 ) -> None:
-    from sleepd.memory.model import load_model
     from sleepd.memory.sleeping.gate import run_gate
+    from sleepd.models.model import load_model
 
     ids = _add(tiny_store, "/notes/a.md", NOTES)
     passages = [p for p in tiny_store.passages() if p.id in ids]

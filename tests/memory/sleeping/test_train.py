@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import random
 
-from sleepd.memory.model import load_model
 from sleepd.memory.sleeping.dataset import Tokenized, length_grouped_batches
 from sleepd.memory.sleeping.layers import set_trainable_layers
 from sleepd.memory.sleeping.train import TrainConfig, add_lora, lowest_trained_layer, train_lora
+from sleepd.models.model import load_model
 from sleepd.storage import Config
 
 

@@ -28,12 +28,10 @@ from sleepd.storage.errors import SleepdError
 
 from .gguf_header import is_gguf
 from .precision import resolve_device
-from .prior import model_slug
 from .turns import ModelTurns
-from .versions import VersionStore
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ class ModelSource:
 
 @dataclass
 class LoadedModel:
-    model: PreTrainedModel
+    model: Any  # a transformers PreTrainedModel, or a peft PeftModel around one
     tokenizer: PreTrainedTokenizerBase
     source: ModelSource
     writer: str | None = None  # the prior's question writer as a second adapter (serving/rerank.py)
@@ -79,16 +77,6 @@ def bundled_gguf_path() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def memory_of(config: Config) -> VersionStore:
-    """This base model's memory versions. Each model's are kept apart (an adapter fits only the model
-    it was trained on): the bundled model's under <data>/memory, where they always were, another's
-    under <data>/memory-of/<model>."""
-    name = config.model.name_or_path
-    if not name:
-        return VersionStore(config.paths.data_dir)
-    return VersionStore(config.paths.data_dir, root=config.paths.data_dir / "memory-of" / model_slug(name))
 
 
 def _bundled_version() -> str:
@@ -152,7 +140,7 @@ def _convert_gguf(source: ModelSource) -> None:
     log.info("converting %s to safetensors (once) ...", source.name)
     source.cached_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _gguf_named(Path(source.path) / source.gguf_file, source.cached_dir.parent) as (folder, name):
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     # The GGUF loader marks the model quantised; after dequantisation it is plain fp32, and
     # save_pretrained refuses a "quantised" model, so drop those marks.
@@ -196,7 +184,8 @@ def load_model(config: Config, *, dtype: Any = None) -> LoadedModel:
     path = str(ensure_converted(source))
     device = resolve_device(config.model.device)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32).to(device)
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+        model = model.to(device)
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as e:
         raise ModelNotFoundError(f"cannot load model {source.name!r}: {e}") from e

@@ -1,5 +1,5 @@
 """Train the consolidation prior once, offline (``make prior``):
-``python -m sleepd.memory.sleeping.prior_train``.
+``python -m sleepd.tools.prior_train``.
 
 Today the prior is the question writer (``questions``): a LoRA adapter of the base model trained on
 (fact -> the crowd question it answers, and the answer) from ``shared/corpus/squad-prior`` (SQuAD v1.1
@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from sleepd.memory.facts import Fact, WordSignal, coverage, passage_facts
-from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART, base_fingerprint, model_slug
+from sleepd.memory.prior import RECORD, SHIPPED, WRITER_PART
 from sleepd.memory.questions import QuestionWriter, WriterConfig, normalise, writer_prompt, writer_target
+from sleepd.models.identity import base_fingerprint, model_slug
 from sleepd.storage.config import load_config
 from sleepd.storage.logs import configure_logging
 
@@ -119,12 +120,11 @@ def _sha256(path: Path) -> str:
 
 
 def train_writer(args: argparse.Namespace) -> int:
-    from sleepd.memory.architecture import n_layers as layer_count
-    from sleepd.memory.model import load_model
-    from sleepd.memory.precision import resolve
-
-    from .dataset import Example, tokenize_example
-    from .train import TrainConfig, add_lora, train_lora
+    from sleepd.memory.sleeping.dataset import Example, tokenize_example
+    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
+    from sleepd.models.architecture import n_layers as layer_count
+    from sleepd.models.model import load_model
+    from sleepd.models.precision import resolve
 
     shared = find_shared(args.shared)
     if shared is None:
@@ -168,28 +168,29 @@ def train_writer(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(config, lm.source.name)
     part = out / WRITER_PART
     part.mkdir(parents=True, exist_ok=True)
-    from sleepd.memory.loader import save_adapter
+    from sleepd.models.adapters import save_adapter
 
     save_adapter(model, part)
     measured = measure_writer(model, lm.tokenizer, paragraphs, held_titles, signal, args.measure_facts)
+    data = {
+        "summary": f"{len(examples)} SQuAD v1.1 dev questions of {len(train_titles)} articles",
+        "corpus": CORPUS,
+        "corpus_sha256": _sha256(corpus),
+        "source": "SQuAD v1.1 development set (Rajpurkar et al. 2016), benchmark articles removed",
+        "licence": LICENCE,
+        "train_articles": sorted(train_titles),
+        "held_out_articles": sorted(held_titles),
+        "examples": len(examples),
+        "tokens": n_tokens,
+        "bench_overlap": 0,
+    }
     record = {
         "name": f"{model_slug(lm.source.name)}-question-writer",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "base_model": lm.source.name,
         "base_sha256": base_fingerprint(lm.source.path, lm.source.gguf_file),
         "parts": {WRITER_PART: "fact -> crowd question it answers, and the answer (questions.py)"},
-        "data": {
-            "summary": f"{len(examples)} SQuAD v1.1 dev questions of {len(train_titles)} articles",
-            "corpus": CORPUS,
-            "corpus_sha256": _sha256(corpus),
-            "source": "SQuAD v1.1 development set (Rajpurkar et al. 2016), benchmark articles removed",
-            "licence": LICENCE,
-            "train_articles": sorted(train_titles),
-            "held_out_articles": sorted(held_titles),
-            "examples": len(examples),
-            "tokens": n_tokens,
-            "bench_overlap": 0,
-        },
+        "data": data,
         "training": {
             "rank": cfg.rank,
             "lr": cfg.learning_rate,
@@ -203,14 +204,14 @@ def train_writer(args: argparse.Namespace) -> int:
     }
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     print(
-        f"prior written to {out}: {record['data']['summary']}; held-out facts with a checked question: "
+        f"prior written to {out}: {data['summary']}; held-out facts with a checked question: "
         f"{measured['facts_with_question']:.0%}"
     )
     return 0
 
 
 def default_out(config: Any, model_name: str) -> Path:
-    from sleepd.memory.model import BUNDLED_NAME
+    from sleepd.models.model import BUNDLED_NAME
 
     if model_name == BUNDLED_NAME:
         return SHIPPED / model_slug(model_name)
@@ -242,7 +243,7 @@ def measure_writer(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m sleepd.memory.sleeping.prior_train", description=__doc__.split("\n")[0]
+        prog="python -m sleepd.tools.prior_train", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--shared", help="the shared/ folder holding corpus/ (default: found)")
     ap.add_argument("--out", help="prior folder to write (default: shipped for the bundled model)")

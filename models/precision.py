@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sleepd.storage.config import Config
 from sleepd.storage.errors import SleepdError
 
 log = logging.getLogger(__name__)
@@ -250,3 +251,9 @@ def known_choices(serve_setting: str, sleep_setting: str, state_dir: Path) -> di
         p = describe_cached(setting, use, state_dir)
         out[name] = p.as_dict() if p else {"dtype": setting, "reason": "a probe decides at the next start"}
     return out
+
+
+def serving_precision(config: Config) -> Precision:
+    """The number format chat decodes in (``model.dtype``; probed on decoding's shape)."""
+    device = resolve_device(config.model.device)
+    return resolve(config.model.dtype, "serve", config.paths.state_dir, device=device)

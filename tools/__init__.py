@@ -1,0 +1,2 @@
+"""Build tools: what is run once to make what sleepd ships (the consolidation prior), not what
+the daemon runs."""
