@@ -20,14 +20,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    # plain click help: typer's rich help imports rich.markdown and markdown-it (~70 ms of a
-    # ~200 ms `sleepd --help`; bench/cli_startup.py)
+    # plain click help: typer's rich help imports rich.markdown and markdown-it, a third of
+    # `sleepd --help`'s time (bench/cli_startup.py)
     rich_markup_mode=None,
 )
 
 
 class LazyConsole:
-    """A rich Console made on first use: importing rich.console costs ~20 ms that `sleepd --help`
+    """A rich Console made on first use: importing rich.console costs time that `sleepd --help`
     and the verbs that print nothing yet need not pay."""
 
     def __init__(self, stderr: bool = False) -> None:

@@ -115,7 +115,7 @@ def _forget_and_measure(
 class EvalOptions:
     """``batches``: the docs ingested in this many batches, a sleep after each. ``baselines``: also
     naive LoRA on the raw text. ``forget``: a source (relative to the docs) forgotten after the last
-    sleep, then a sleep more and recall measured on its questions and the others. ``greedy_rows``:
+    sleep, then a sleep more and recall scored on its questions and the others. ``greedy_rows``:
     the same weights with greedy recitations too, where the prior's writer ranks them."""
 
     batches: int = 1

@@ -1,7 +1,7 @@
 """The header of a GGUF file, read without torch and without reading the weights.
 
 ``sleepd models`` lists every model on the machine; the ``gguf`` package's reader also maps each
-tokenizer array into numpy (17 s for one 150k-token vocabulary on this CPU), so this reads only
+tokenizer array into numpy (seconds for a large vocabulary), so this reads only
 what a listing needs: architecture, name, quantisation, parameter count, whether a chat template is
 stored. Layout (GGUF v2/v3, little-endian): magic, version, tensor count, key-value count, the
 key-values, then one record per tensor (name, dims, type, offset).

@@ -1,9 +1,9 @@
 """Which number format sleep trains in and chat serves in, chosen by what the hardware does fast.
 
 bf16 halves the bytes of every weight and activation, but on a CPU without native bf16 (no
-AVX512-BF16, no AMX: most laptops) torch emulates it: measured on a 2-core AVX2 EPYC, a bf16 matmul
-ran at 16 GFLOP/s against 98 for fp32, and training at 6 tokens/s against 138. So ``"auto"`` picks
-bf16 only where it is native *and* a short matmul probe timed it faster, and fp32 everywhere else:
+AVX512-BF16, no AMX: most laptops) torch emulates it, several times slower than fp32
+(docs/decisions.md). So ``"auto"`` picks bf16 only where it is native *and* a short matmul probe
+timed it faster, and fp32 everywhere else:
 
 - CUDA: bf16 where the GPU supports it;
 - CPU: no ``avx512_bf16`` / ``amx_bf16`` flag in /proc/cpuinfo -> fp32 without probing;
@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 SETTINGS = ("auto", "bf16", "fp32")
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 # bf16 must beat fp32 by this much: a tie is not worth its 8-bit mantissa. Serving asks more: its
-# format changes every answer, and decoding's probe sits near 1.0-1.1x on a native-bf16 EPYC, where
-# a noisy run must not flip the choice.
+# format changes every answer, and decoding's probe sits near a tie, where noise must not flip it.
 MIN_SPEEDUP = {"train": 1.2, "serve": 1.5}
 # (rows, inner, cols) of each use's matmul, the bundled model's MLP (hidden 576, intermediate 1536)
 PROBE_SHAPES = {"train": (512, 576, 1536), "serve": (1, 576, 1536)}
@@ -188,8 +187,8 @@ def choose_precision(
     result = (probe or probe_matmul)(use)
     measured = f"{result.speedup:.2f}x fp32 on a {use} matmul"
     if result.speedup >= MIN_SPEEDUP[use]:
-        return Precision("bf16", f"native bf16 ({', '.join(native)}), measured {measured}")
-    return Precision("fp32", f"native bf16 ({', '.join(native)}) but measured only {measured}")
+        return Precision("bf16", f"native bf16 ({', '.join(native)}), timed {measured}")
+    return Precision("fp32", f"native bf16 ({', '.join(native)}) but the probe timed only {measured}")
 
 
 class DeviceError(SleepdError, RuntimeError):

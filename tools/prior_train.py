@@ -5,7 +5,7 @@ Today the prior is the question writer (``questions``): a LoRA adapter of the ba
 (fact -> the crowd question it answers, and the answer) from ``shared/corpus/squad-prior`` (SQuAD v1.1
 dev paragraphs with every benchmark article removed; CC BY-SA 4.0). A fact is cut from its paragraph
 exactly as sleep cuts a user's note (``facts.passage_facts``), and a question is paired with the fact
-that holds its answer. A few articles are held out: the writer is measured on them (share of facts
+that holds its answer. A few articles are held out: the writer is scored on them (share of facts
 it writes a checked question for) and they never reach training.
 
 For the bundled model the result goes into the source tree (``memory/priors/<model>``, shipped in

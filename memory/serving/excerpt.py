@@ -1,27 +1,22 @@
 """What default chat reads of its notes: the sentences that cover the question, under a token cap.
 
 A chat's first token waits for the prefill of its whole prompt, and on a CPU that is linear in the
-prompt's tokens: measured on the tldr-pages vault (7,425 notes), reading whole notes made first-token
-p95 13x the empty buffer's, all of it the notes' prefill. A question is answered by a sentence or
+prompt's tokens, so whole notes make a large vault slow to answer (docs/decisions.md, "128 tokens of
+notes"). A question is answered by a sentence or
 two of a note, so past ``RecallConfig.note_tokens`` only the sentences that share the most of the
 question's content words are read, each with its note's heading, then, where room is left, the
 sentence after each (an answer often follows the sentence that names the subject).
 
 A word in many sentences of the notes (a speaker's name on every chat line, a page's subject on every
 line of it) tells them apart less, so a shared word counts ``log(1 + sentences / sentences holding
-it)``, as in BM25's idf: measured over the notes being read, never a word list. Each note's best
+it)``, as in BM25's idf: counted over the notes being read, never a word list. Each note's best
 sentence is read before the first note's next-best: the search ranks notes by words, and the
-answer is often in the second note (measured on squad/: whole notes answer 40%; the first note's
-sentences alone lost "When was the Duchy of Normandy founded?", whose sentence was in the second).
-A line of up to ``FACT_WORDS`` words is one unit, as in ``facts``: a chat turn's sentences after
-its first would be read without "On <date>, <name> said:" (measured on locomo/: whole notes 9%,
-sentences 3%).
+answer is often in the second note. A line of up to ``FACT_WORDS`` words is one unit, as in
+``facts``: a chat turn's sentences after its first would be read without "On <date>, <name> said:".
 
 Lines stay lines: sentences read from separate lines of a note are joined by a line break, and the
 item after a list item is another entry, not the rest of it, so it is not read as "the sentence
-after". Measured on the update set's network note ("- Wifi password: ..." between the network's
-name and "- Router admin page: 192.168.1.1"): the lines joined by spaces, or followed by the router
-line, were answered "The WiFi password is 192.168.1.1."; the two list lines as written, right.
+after" (a password line followed by the router's address line was read as the address).
 """
 
 from __future__ import annotations

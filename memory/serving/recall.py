@@ -45,8 +45,7 @@ from .generate import GenerationConfig, Message, complete_scored, generate, stre
 from .rerank import has_writer, rank_by_question, recite_beams
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
-# too, so a recitation or an answer that repeats a name or number from its note is pushed away
-# from it (measured on the devset: right recitations were read wrong, a port name became a ship).
+# too, so a recitation or an answer that repeats a name or number from its note is pushed away.
 RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
 # The share of a question's content words a recitation must hold to be read (RecallConfig's).
 MIN_COVERAGE = RecallConfig.min_coverage
@@ -171,8 +170,7 @@ def recite_candidates(
             if worth and score > found.get(text, ("", -math.inf))[1]:
                 found[text] = (query, score)
     # A beam that another beam continues is the same note cut short: beam scores are per token, so
-    # the cut one can look surer while holding less (household: "The bike lock combination is the
-    # year the apple tree was planted." without the year).
+    # the cut one can look surer while holding less (a combination "is the year ..." without the year).
     found = {t: v for t, v in found.items() if not any(o != t and o.startswith(t) for o in found)}
     if not found:
         return unlearned, []
@@ -203,13 +201,8 @@ def choose_recitation(candidates: Sequence[Candidate], weight: float = CONFIDENC
 def reading_messages(
     question: str, recitations: Sequence[str], history: Sequence[Message] = ()
 ) -> list[Message]:
-    """The prompt that reads notes to answer; also the ceiling's prompt, so the two compare.
-
-    Of the formats measured on the devset with the note in the prompt (bundled 135M model), a
-    quoted note followed by the question and "Answer in one short sentence." read best: 76%,
-    against 64% for "<note> Answer using the text above: <q>" and 21-31% with the note in the
-    system prompt.
-    """
+    """The prompt that reads notes to answer; also the ceiling's prompt, so the two compare. A
+    quoted note, then the question, read best of the formats tried (docs/decisions.md)."""
     if not recitations:
         return [*history, {"role": "user", "content": question}]
     notes = "\n\n".join(dict.fromkeys(recitations))
@@ -224,10 +217,9 @@ def notes_to_read(
     the question than every buffer note does (the weights found what the search missed).
 
     Every consolidated passage is still in the buffer, so a recitation mostly repeats one of its
-    notes, and a small model reads one note well and two badly: measured on squad/, adding every
-    recitation that was not word for word inside a note made default chat answer 36% where the
-    buffer alone answered 40%. With this rule the prompt is the buffer's own prompt whenever the
-    search already holds the best note, so a sleep can only add to what chat answers.
+    notes, and a small model reads one note well and two badly. With this rule the prompt is the
+    buffer's own prompt whenever the search already holds the best note, so a sleep can only add to
+    what chat answers.
     """
     best = max((coverage(question, n, signal) for n in notes), default=0.0)
     extra = [t for t in dict.fromkeys(recitations) if coverage(question, t, signal) > best]
@@ -251,18 +243,8 @@ def memory_leads(
     is always the first of the list.
 
     The writer arbitrates because word coverage cannot: a recitation that routed the question to
-    the right fact often shares fewer of its words than the search's best note. Measured on one
-    squad/ sleep (53 questions, ``bench/results/memory-squad-b1-pair.md``): the buffer's prompt 21;
-    the memory's note alone where the writer prefers it and the buffer's prompt elsewhere, 23; with
-    the buffer note the writer prefers read after the memory's there instead, 24. On homes slept
-    apart (a throwaway script), the same rule against the one before: squad/ 26 against 23 (where
-    the writer prefers a buffer note, 5 gained, 2 lost, the gains at writer margins of 0.08 to
-    1.74 nats per question token: no margin tells them apart), household 22 of 32 either way,
-    devset 50 of 58 either way; on locomo/'s own bench sleep 2 of 33 against 3 (the buffer 1);
-    the buffer's best note alone, without the memory, 23 on squad/.
-    Measured before (``bench/chat_rules.py``): the memory's note read whenever grounded, in place
-    of the buffer's, 17; before the buffer's whole prompt, 19. Each note is cut to
-    ``note_tokens``, so at most twice that is read."""
+    the right fact often shares fewer of its words than the search's best note (docs/decisions.md,
+    "the memory's note first"). Each note is cut to ``note_tokens``, so at most twice that is read."""
     # ``offered``: (grounded passage, its recitation) pairs; chat offers the writer's best one.
     # Each offers at most one excerpt (one passage), as written in the note.
     focus = [

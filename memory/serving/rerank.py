@@ -1,13 +1,11 @@
 """Which recitation the weights meant: several per question, ranked by the prior's question writer.
 
 Greedy decoding gives one recitation per query, and on real text it is often a neighbour of the
-right fact (measured on squad/ after one sleep: the right fact was among 4 beams of the two query
-forms for 20 of 53 questions, the greedy recitation for 8). The consolidation prior's question
+right fact, which a few beams often hold (docs/decisions.md, "four beams"). The consolidation prior's question
 writer (``memory/questions.py``) was trained on crowd questions to write, for a note, the question
 people ask of it; read backwards it is a relevance model: ``log P(question | note)`` (query
 likelihood, as in doc2query / DSI-QG ranking). So recall decodes a few beams per query and reads
-the one under which the question is likeliest (with the confidence floor of recall.py it picks
-the one holding the answer for 17 of those 20).
+the one under which the question is likeliest.
 
 The same score says whether any recitation is worth reading at all: its gain over the writer's
 likelihood of the question under an empty note (a pointwise mutual information, per question
@@ -37,8 +35,7 @@ def recite_beams(
     first, each with its beam score (length-normalised log-probability).
 
     All prompts go through one left-padded beam search, not one search each: chat waits for this
-    before its first token (after a squad/ sleep, 9.6 s per question at the median for the two
-    query forms, against 6.5 s for two greedy recitations; bench/results/chat-rules-*)."""
+    before its first token."""
     import torch
 
     from .generate import GenerationConfig, generate_kwargs

@@ -5,9 +5,8 @@ training they bring fits the time left; the rest are deferred — left pending w
 answered from the buffer meanwhile, first in the next sleep. The cost of a passage is its examples'
 tokens times the epochs, times what rides along with each new passage (replay, when there is a
 history to replay, and rehearsal, by their ratios), at the training rate of the last sleep (or
-``DEFAULT_TOKENS_PER_S`` before any), plus the time the prior's question writer takes per fact (on
-the whole tldr vault it took 576 s of a 30 min sleep, and training was cut at the deadline because
-the plan did not count it). Training itself stops at the deadline if the estimate was
+``DEFAULT_TOKENS_PER_S`` before any), plus the time the prior's question writer takes per fact (a
+plan that left it out ran past its deadline). Training itself stops at the deadline if the estimate was
 short, keeping time for the gate and the write. The estimate errs long (a first sleep assumes the
 fp32 rate); the time it leaves is filled by another round (``rounds.py``) planned at the measured rate.
 """
@@ -23,8 +22,9 @@ from typing import Any
 from sleepd.memory.versions import VersionStore
 from sleepd.storage.config import SleepConfig
 
-DEFAULT_TOKENS_PER_S = 150.0  # fp32 LoRA on the bundled model, 2 cores (bench/results/train-speed.md)
-# The prior's writer on the bundled model, fp32, 2 cores: 82 squad facts in 245 s.
+# Before any sleep has measured them: fp32 LoRA and the prior's writer on the bundled model, 2
+# cores (docs/decisions.md, "sleep budget").
+DEFAULT_TOKENS_PER_S = 150.0
 DEFAULT_WRITE_S_PER_FACT = 3.0
 
 

@@ -123,8 +123,8 @@ def length_grouped_batches(
 
     Examples are never concatenated into one row: packed without a block-diagonal mask, an
     example attends to the ones before it in its row, and with several copies of a note in a row
-    (one per key and phrasing) the model learns to copy the earlier copy instead of storing it
-    (measured on the devset: short chat notes were then not recalled at all). Grouping by length
+    (one per key and phrasing) the model learns to copy the earlier copy instead of storing it.
+    Grouping by length
     (shuffled, sorted within groups of ``group``) keeps the padding small.
     """
     order = list(items)

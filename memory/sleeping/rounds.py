@@ -1,9 +1,8 @@
 """A budgeted sleep in rounds: what the first plan left of the night is spent on the deferred passages.
 
 A sleep's plan (``budget.py``) errs long: before any sleep it assumes the fp32 training rate, and
-replay, rehearsal and early stops make the real cost per passage unknown until trained. Measured on
-tldr-pages (7,425 notes, 30 min budget), one plan used 0.48x of its budget and deferred the rest. So
-after a version, while passages are deferred and enough time is left, another sleep runs on the
+replay and rehearsal make the real cost per passage unknown until trained, so one plan can leave
+half the night unused while passages wait (docs/decisions.md, "sleep budget"). So after a version, while passages are deferred and enough time is left, another sleep runs on the
 rest of the budget: it plans at the rate just measured (the new version's), replays what the round
 before learned, and writes the next version on top of it. Each round is a whole sleep (its own gate,
 its own version), so a round that fails or is stopped leaves the versions before it served.

@@ -207,7 +207,7 @@ def training_fast_paths(peft_model: Any) -> Iterator[None]:
     """For the training loop only, two kernels that are the same maths but faster on CPU for the
     short sequences sleepd trains on (profiled on the bundled model, 2 cores):
 
-    - eager attention: SDPA's CPU flash kernel spent ~14% of a step in its backward at T ~ 50;
+    - eager attention: SDPA's CPU flash kernel's backward is slow at the short lengths sleep trains;
     - no fp32 round trip of each LoRA input: peft casts x to the adapter weights' dtype (fp32)
       and autocast casts it straight back to bf16, two copies per adapted Linear.
     """
