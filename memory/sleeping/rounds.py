@@ -2,8 +2,9 @@
 
 A sleep's plan (``budget.py``) errs long: before any sleep it assumes the fp32 training rate, and
 replay and rehearsal make the real cost per passage unknown until trained, so one plan can leave
-half the night unused while passages wait (docs/decisions.md, "sleep budget"). So after a version, while passages are deferred and enough time is left, another sleep runs on the
-rest of the budget: it plans at the rate just measured (the new version's), replays what the round
+half the night unused while passages wait (docs/decisions.md, "sleep budget"). So after a
+version, while passages are deferred and enough time is left, another sleep runs on the rest of
+the budget: it plans at the rate just measured (the new version's), replays what the round
 before learned, and writes the next version on top of it. Each round is a whole sleep (its own gate,
 its own version), so a round that fails or is stopped leaves the versions before it served.
 """
