@@ -82,8 +82,8 @@ def _check_dtype(key: str, value: str) -> None:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    db_name: str = "sleepd.db"
-    busy_timeout_ms: int = 10_000
+    db_name: str = "sleepd.db"  # the SQLite buffer, under the data dir
+    busy_timeout_ms: int = 10_000  # how long a write waits for another process's lock
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,14 @@ class ModelConfig:
     name_or_path: str = ""
     # Where converted copies of the bundled GGUF are cached; empty means <data_dir>/models.
     cache_dir: str = ""
-    max_new_tokens: int = 256
+    max_new_tokens: int = 256  # the longest answer; a longer one ends with a "length" finish
     temperature: float = 0.0  # 0 = greedy: small models answer facts best without sampling
-    repetition_penalty: float = 1.1
-    system_prompt: str = ""
+    repetition_penalty: float = 1.1  # for free chat; copying a note (recall) decodes without it
+    system_prompt: str = ""  # the default system prompt of every chat ("" = none)
     # The longest prompt one chat may send (daemon/prompt_limits.py): the message and system
     # prompt get half of it, history and the buffer's notes the rest.
     max_prompt_tokens: int = 2048
-    dtype: str = "auto"  # serving's number format, chosen like sleep.dtype (for decoding's shape)
+    dtype: str = "auto"  # serving's number format: "auto", "bf16" or "fp32", chosen like sleep.dtype
     # Where the model runs, for chat and sleep alike: "auto" = CUDA when torch sees a GPU, else CPU.
     device: str = "auto"
     # Folders `sleepd models` also looks in for .gguf files and model folders (besides the bundled
@@ -116,9 +116,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class WatchConfig:
-    debounce_s: float = 1.0
-    max_file_bytes: int = 20 * 1024 * 1024
-    max_passage_tokens: int = 400
+    debounce_s: float = 1.0  # a file is read once it has been quiet this long (editors save in bursts)
+    max_file_bytes: int = 20 * 1024 * 1024  # larger files are skipped, with the reason in `sleepd sources`
+    max_passage_tokens: int = 400  # notes are cut into passages of at most this many tokens
     # gitignore patterns (see ingest/pathfilter.py); a watched folder's own .gitignore applies too
     default_excludes: tuple[str, ...] = (
         ".*",  # .git/, .obsidian/, editor swap files (.x.swp)
@@ -137,11 +137,11 @@ class SleepConfig:
     cron: str = "0 3 * * *"  # when the nightly sleep starts (crontab syntax)
     # Also sleep after this many minutes without chat, once min_pending_passages are waiting.
     idle_minutes: int = 30
-    min_pending_passages: int = 20
-    lora_rank: int = 32
+    min_pending_passages: int = 20  # new passages an idle sleep waits for
+    lora_rank: int = 32  # rank of the memory's LoRA adapter
     # High for LoRA: a sleep has a few epochs to memorise its facts (docs/decisions.md).
     learning_rate: float = 3e-3
-    epochs: int = 6
+    epochs: int = 6  # passes over a sleep's training data
     # Batches shrink until an epoch has this many optimizer steps: a sleep of two notes still
     # gets enough updates to learn them.
     min_steps_per_epoch: int = 8
@@ -151,13 +151,12 @@ class SleepConfig:
     # "fisher": the layers whose Fisher score on this sleep's data is highest relative to general text.
     layer_choice: str = "last"
     fisher_examples: int = 16  # examples the layer scores are computed on
-    # Rule-made queries per fact (memory/facts.py): keyword runs and cloze questions.
-    keyword_queries: int = 2
-    cloze_queries: int = 2
+    keyword_queries: int = 2  # rule-made queries per fact: runs of its content words
+    cloze_queries: int = 2  # ... and cloze questions ("The staging cluster is called what?")
     # Earlier passages replayed per new passage, at least replay_min (a forget sleep has no new
     # ones): an old passage left out of a sleep's sample is overwritten by it.
     replay_ratio: float = 1.0
-    replay_min: int = 16
+    replay_min: int = 16  # at least this many earlier passages are replayed
     # Dreaming: the base model's own answers rehearsed per passage trained (at most 16), so
     # general chat stays as it was.
     general_ratio: float = 0.2
@@ -236,6 +235,7 @@ class RecallConfig:
 class DaemonConfig:
     tcp_port: int = 0  # 0 = no TCP listener, only the unix socket; else it needs `sleepd token`
     tcp_host: str = "127.0.0.1"  # where the TCP listener binds (every request needs the bearer token)
+    # What you tell it in chat (not what you ask) becomes a note for the next sleep.
     chat_into_memory: bool = True
 
 
