@@ -17,8 +17,8 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
 
-# Train the consolidation prior once (the question writer, from ../shared/corpus): for the bundled
-# model it is written into memory/priors/ and shipped; 49 min on a 2-core CPU.
+# Train the consolidation prior once (the question writer; its corpus and where to get it:
+# docs/memory.md). For the bundled model it is written into memory/priors/ and shipped.
 prior: setup
 	$(BIN)/python -m sleepd.tools.prior_train $(PRIOR_ARGS)
 

@@ -6,7 +6,7 @@ train the same examples in length-grouped batches (little padding), in fp32 and 
 frozen weights in bf16), on all layers or on the top layers only (backward then stops at the lowest
 trained layer, and from the second epoch on the frozen layers' output is cached). The last row is
 the sleep as configured, in the number format ``sleep.dtype = "auto"`` picks on this machine
-(memory/precision.py). Speed = real (non-pad) tokens per second of training.
+(models/precision.py). Speed = real (non-pad) tokens per second of training.
 
 Usage: .venv/bin/python bench/train_speed.py [--examples 48] [--docs DIR]
 Also called by bench/memory.py, so the memory table carries the speed ratio of the same run.

@@ -1,6 +1,6 @@
 """`sleepd models` (what is on this machine) and `sleepd model use NAME|PATH` (switch to one).
 
-Both run without torch: models are found by reading files (memory/catalog.py). Switching writes
+Both run without torch: models are found by reading files (models/catalog.py). Switching writes
 ``model.name_or_path`` into config.toml and asks a running daemon to load it; each model keeps its
 own memory versions, so nothing learned by one is lost or mixed into another.
 """

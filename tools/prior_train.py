@@ -10,7 +10,7 @@ it writes a checked question for) and they never reach training.
 
 For the bundled model the result goes into the source tree (``memory/priors/<model>``, shipped in
 the package); for a configured model into ``<data_dir>/priors/<model>``, where sleep finds it. It
-trains on the CPU, in bf16 where memory/precision.py finds it native and faster.
+trains on the CPU, in bf16 where models/precision.py finds it native and faster.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Chat generation with the model's chat template (memory/chat_format.py), streamed token by token.
+"""Chat generation with the model's chat template (models/chat_format.py), streamed token by token.
 
 Every generation takes the model in turns (``LoadedModel.turns``): one decoding step at a time, so
 concurrent chats interleave instead of queueing behind a whole answer. ``adapter=False`` answers as

@@ -1,5 +1,5 @@
 """LoRA training on the chosen layers, on the model's device (CPU, or CUDA where configured): length-grouped
-batches, bf16 autocast where the hardware runs it natively (memory/precision.py), AdamW, progress.
+batches, bf16 autocast where the hardware runs it natively (models/precision.py), AdamW, progress.
 
 Only the layers in ``layers`` get LoRA weights (peft ``layers_to_transform``); autograd then stops
 at the lowest of them, so choosing upper layers also shortens every backward pass. Two more levers:
@@ -35,7 +35,7 @@ class TrainConfig:
     epochs: int = SleepConfig.epochs
     batch_tokens: int = 2048  # padded tokens per optimizer step (upper bound, see train_lora)
     min_steps_per_epoch: int = SleepConfig.min_steps_per_epoch
-    bf16: bool = False  # callers pass memory.precision's choice: bf16 is slow where it is emulated
+    bf16: bool = False  # callers pass models.precision's choice: bf16 is slow where it is emulated
     seed: int = 0
     warmup_steps: int = 4
     cache_frozen: bool = True  # training top layers only: cache what the frozen ones output
