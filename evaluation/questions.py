@@ -74,19 +74,10 @@ def closed_book(
     ``trace`` (if given) gets one record per question: what was recited, kept and dropped, the answer.
     """
     hits = []
+    rule = {"recite": recite, "min_coverage": min_coverage, "search": search, "note_tokens": note_tokens}
     for q in questions:
         notes = notes_for(q.q) if notes_for else ()
-        stream, rec = answer_with_memory(
-            lm,
-            q.q,
-            EVAL_GEN,
-            recite=recite,
-            notes=notes,
-            min_coverage=min_coverage,
-            search=search,
-            note_tokens=note_tokens,
-            beams=beams,
-        )
+        stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, notes=notes, beams=beams, **rule)
         answer = "".join(stream)
         hits.append(hit(answer, q.a))
         if trace is not None:

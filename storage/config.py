@@ -75,6 +75,14 @@ DTYPES = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def _check_at_least(section: str, cfg: Any, minimums: dict[str, tuple[float, str]]) -> None:
+    """Each ``key: (minimum, what the minimum means)`` of ``cfg`` at or above its minimum."""
+    for key, (minimum, meaning) in minimums.items():
+        value = getattr(cfg, key)
+        if value < minimum:
+            raise ConfigError(f"{section}.{key} must be {minimum:g}{meaning} or more, got {value}")
+
+
 def _check_dtype(key: str, value: str) -> None:
     if value not in DTYPES:
         raise ConfigError(f"{key} must be one of {', '.join(DTYPES)}, got {value!r}")
@@ -184,12 +192,11 @@ class SleepConfig:
         if not 0.0 < self.layer_share <= 1.0:
             raise ConfigError(f"sleep.layer_share must be in (0, 1], got {self.layer_share}")
         _check_dtype("sleep.dtype", self.dtype)
-        if self.keep_versions < 0:
-            raise ConfigError(f"sleep.keep_versions must be 0 or more, got {self.keep_versions}")
-        if self.min_steps_per_epoch < 1:
-            raise ConfigError(f"sleep.min_steps_per_epoch must be 1 or more, got {self.min_steps_per_epoch}")
-        if self.max_minutes < 0:
-            raise ConfigError(f"sleep.max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
+        _check_at_least(
+            "sleep",
+            self,
+            {"keep_versions": (0, ""), "min_steps_per_epoch": (1, ""), "max_minutes": (0, " (no budget)")},
+        )
 
     def layers_of(self, n_layers: int) -> int:
         """How many of a model's ``n_layers`` a sleep trains."""
@@ -220,12 +227,9 @@ class RecallConfig:
     recite_beams: int = 4
 
     def __post_init__(self) -> None:
-        if self.recite_beams < 1:
-            raise ConfigError(f"recall.recite_beams must be 1 or more, got {self.recite_beams}")
-        if self.buffer_notes < 0:
-            raise ConfigError(f"recall.buffer_notes must be 0 or more, got {self.buffer_notes}")
-        if self.note_tokens < 0:
-            raise ConfigError(f"recall.note_tokens must be 0 or more, got {self.note_tokens}")
+        _check_at_least(
+            "recall", self, {"recite_beams": (1, ""), "buffer_notes": (0, ""), "note_tokens": (0, "")}
+        )
         for key in ("buffer_score_floor", "min_coverage"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"recall.{key} must be in [0, 1], got {getattr(self, key)}")
