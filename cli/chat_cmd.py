@@ -11,6 +11,12 @@ import typer
 from .app import app, err, fail, load_context, out
 from .client import NOT_RUNNING, DaemonClient, DaemonError, connect
 
+# What chat says under an answer that did not end by itself (the daemon's "finish").
+CUT_NOTES = {
+    "length": "answer cut at its token limit",
+    "repetition": "answer cut: it started repeating itself",
+}
+
 HELP = '[dim]/sleep  /status  /forget PATH  /exit   ("""  starts and ends a multi-line message)[/]'
 
 
@@ -42,6 +48,7 @@ class Conversation:
         }
         if self.system is not None and self.session is None:
             body["system"] = self.system
+        finish = "stop"
         for event in self.client.chat(body):
             if "sources" in event:
                 self.session = event["session"]
@@ -49,7 +56,11 @@ class Conversation:
                     _print_sources(event["sources"])
             elif "token" in event:
                 out.print(event["token"], end="", highlight=False, markup=False, soft_wrap=True)
+            elif event.get("finish") in CUT_NOTES:
+                finish = event["finish"]
         out.print()
+        if finish in CUT_NOTES:
+            err.print(f"[dim]({CUT_NOTES[finish]})[/]")
 
     def command(self, line: str) -> bool:
         """Run an in-REPL /command; False means leave."""

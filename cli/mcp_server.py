@@ -23,6 +23,7 @@ def recall_answer(client: DaemonClient, question: str) -> dict[str, Any]:
     """The memory's answer (weights and buffer, as `sleepd chat`), not stored as a chat."""
     sources: list[dict[str, Any]] = []
     parts: list[str] = []
+    finish = "stop"
     for event in client.chat({"message": question, "new_session": True, "remember": False}):
         if "sources" in event:
             sources = [
@@ -30,7 +31,9 @@ def recall_answer(client: DaemonClient, question: str) -> dict[str, Any]:
             ]
         elif "token" in event:
             parts.append(event["token"])
-    return {"answer": "".join(parts).strip(), "sources": sources}
+        elif "done" in event:
+            finish = event.get("finish", "stop")
+    return {"answer": "".join(parts).strip(), "sources": sources, "finish": finish}
 
 
 def build_server(client: DaemonClient) -> Any:

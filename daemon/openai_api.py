@@ -139,6 +139,12 @@ def _request(body: CompletionIn, client: str) -> ChatRequest:
     )
 
 
+def finish_reason(ending: str) -> str:
+    """OpenAI's finish_reason for how a sleepd answer ended: "length" for one cut at its token limit
+    or for starting to repeat itself (the answer is not whole either way), else "stop"."""
+    return "length" if ending in ("length", "repetition") else "stop"
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text.split())) if text else 0  # whitespace words: no tokenizer on this path
 
@@ -194,8 +200,11 @@ async def completions(
         """(text, finish reason at the end)"""
         cutter = _StopCutter(stops)
         chat_events = daemon.chat.chat(req, cancel)
+        finish = "stop"
         try:
             for event in chat_events:
+                if "done" in event:
+                    finish = finish_reason(event.get("finish", "stop"))
                 if "token" in event:
                     text = cutter.feed(event["token"])
                     if text:
@@ -205,10 +214,12 @@ async def completions(
                         return
         finally:
             chat_events.close()
-        yield cutter.flush(), "stop"
+        yield cutter.flush(), finish
 
     if not body.stream:
-        answer = "".join(text for text, _ in await collect(pieces(), request, cancel))
+        got = await collect(pieces(), request, cancel)
+        answer = "".join(text for text, _ in got)
+        finish = next((f for _t, f in reversed(got) if f), "stop")
         message = {"role": "assistant", "content": answer}
         return JSONResponse(
             {
@@ -216,7 +227,7 @@ async def completions(
                 "object": "chat.completion",
                 "created": created,
                 "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
                     "prompt_tokens": _tokens(req.message),
                     "completion_tokens": _tokens(answer),

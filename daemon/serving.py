@@ -93,8 +93,9 @@ class ChatService:
     def chat(
         self, req: ChatRequest, cancel: threading.Event | None = None
     ) -> Generator[dict[str, Any], None, None]:
-        """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done"}. Setting
-        ``cancel`` (the client went away) ends the answer at its next decoding step."""
+        """Events: {"session", "sources": [...]}, then {"token"} pieces, then {"done", "finish"}
+        ("finish": why the answer ended, ``generate.Ending``). Setting ``cancel`` (the client went
+        away) ends the answer at its next decoding step."""
         from sleepd.memory.serving.generate import GenerationConfig
         from sleepd.memory.serving.recall import answer_with_memory
 
@@ -174,4 +175,11 @@ class ChatService:
         passage = NewPassage(req.message, len(lm.tokenizer(req.message)["input_ids"])) if remember else None
         self.store.add_exchange(session, req.message, answer, passage)
         self.last_chat_at = time.time()
-        yield {"done": True, "session": session}
+        if rec.ending.cut:
+            log.info(
+                "chat in session %d: answer cut (%s) after %d tokens",
+                session,
+                rec.ending.reason,
+                rec.ending.tokens,
+            )
+        yield {"done": True, "session": session, "finish": rec.ending.reason}

@@ -2,7 +2,9 @@
 
 Every generation takes the model in turns (``LoadedModel.turns``): one decoding step at a time, so
 concurrent chats interleave instead of queueing behind a whole answer. ``adapter=False`` answers as
-the base model (the LoRA adapter switched off for this generation's steps only).
+the base model (the LoRA adapter switched off for this generation's steps only). Every generation
+also ends when it starts repeating itself (models/repetition.py), and records why it ended
+(``Ending``) for those who say so (the API's finish_reason, chat's note).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sleepd.models.chat_format import Message, StopTrimmer, chat_text, stop_texts
 from sleepd.models.model import LoadedModel
+from sleepd.models.repetition import is_looping
 
 
 @dataclass(frozen=True)
@@ -24,31 +27,83 @@ class GenerationConfig:
     repetition_penalty: float = 1.1
 
 
-class _TakeTurns:
-    """A stopping criterion that never stops a sequence by itself: between two decoding steps it
-    hands the model to waiting generations, and it ends this one when ``cancel`` is set (the
-    reader went away)."""
+REASONS = ("stop", "length", "repetition", "cancelled")
 
-    def __init__(self, lm: LoadedModel, adapter: bool, cancel: threading.Event | None) -> None:
+
+@dataclass
+class Ending:
+    """Why a generation ended: "stop" (end of turn or a stop text), "length" (its token limit),
+    "repetition" (it started repeating itself) or "cancelled" (its reader went away). Filled in
+    while it decodes, so read it once the text has been consumed."""
+
+    reason: str = "stop"
+    tokens: int = 0  # tokens generated
+
+    @property
+    def cut(self) -> bool:
+        return self.reason in ("length", "repetition")
+
+
+class _TakeTurns:
+    """The stopping criterion of every generation: between two decoding steps it hands the model
+    to waiting generations; it ends a sequence that has started repeating itself, and all of them
+    when ``cancel`` is set (the reader went away)."""
+
+    def __init__(
+        self,
+        lm: LoadedModel,
+        adapter: bool,
+        cancel: threading.Event | None,
+        ending: Ending | None = None,
+        max_new_tokens: int = 0,
+    ) -> None:
         self.lm, self.adapter, self.cancel = lm, adapter, cancel
+        self.ending = ending if ending is not None else Ending()
+        self.max_new_tokens = max_new_tokens
+        self.start: int | None = None  # where the generated tokens begin (the prompt's width)
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
         self.lm.turns.pass_turn(self.adapter)
-        stop = self.cancel is not None and self.cancel.is_set()
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # [B]
+        if self.start is None:  # first called with one new token after the prompt
+            self.start = input_ids.shape[1] - 1
+        new = input_ids[:, self.start :].tolist()  # [B][N]
+        looping = [is_looping(row) for row in new]
+        cancelled = self.cancel is not None and self.cancel.is_set()
+        ending = self.ending
+        ending.tokens = len(new[0]) if new else 0
+        if cancelled:
+            ending.reason = "cancelled"
+        elif looping[0]:
+            ending.reason = "repetition"
+        elif self.max_new_tokens and ending.tokens >= self.max_new_tokens:
+            ending.reason = "stop" if new[0][-1] in _end_ids(self.lm) else "length"
+        stop = [cancelled or row for row in looping]
+        return torch.tensor(stop, dtype=torch.bool, device=input_ids.device)  # [B]
+
+
+def _end_ids(lm: LoadedModel) -> set[int]:
+    """The token ids that end a turn (generation config's and the tokenizer's end of sequence)."""
+    ids = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
+    ids = ids if isinstance(ids, list) else [ids]
+    return {i for i in [*ids, lm.tokenizer.eos_token_id] if i is not None}
 
 
 def generate_kwargs(
-    lm: LoadedModel, gen: GenerationConfig, adapter: bool = True, cancel: threading.Event | None = None
+    lm: LoadedModel,
+    gen: GenerationConfig,
+    adapter: bool = True,
+    cancel: threading.Event | None = None,
+    ending: Ending | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of ``model.generate`` for one turn: sampling or greedy, the stop on
-    end-of-turn, and yielding to a waiting chat (``_TakeTurns``)."""
+    end-of-turn, on a loop, and yielding to a waiting chat (``_TakeTurns``)."""
     from transformers import StoppingCriteriaList
 
+    turns = _TakeTurns(lm, adapter, cancel, ending, gen.max_new_tokens)
     kwargs: dict[str, Any] = {
-        "stopping_criteria": StoppingCriteriaList([_TakeTurns(lm, adapter, cancel)]),
+        "stopping_criteria": StoppingCriteriaList([turns]),
         "max_new_tokens": gen.max_new_tokens,
         "repetition_penalty": gen.repetition_penalty,
         "pad_token_id": lm.tokenizer.pad_token_id,
@@ -73,12 +128,13 @@ def stream_generate(
     *,
     adapter: bool = True,
     cancel: threading.Event | None = None,
+    ending: Ending | None = None,
 ) -> Iterator[str]:
     """Yield the answer to ``messages`` in text pieces as the model produces them. Closing the
     iterator early, or setting ``cancel`` (from any thread: the client went away), stops the
-    generation at its next step."""
+    generation at its next step; ``ending`` records why it ended."""
     enc = encode_chat(lm, messages)
-    return _stream(lm, enc, gen or GenerationConfig(), adapter, cancel, stop_texts(lm.tokenizer))
+    return _stream(lm, enc, gen or GenerationConfig(), adapter, cancel, stop_texts(lm.tokenizer), ending)
 
 
 def complete(
@@ -96,6 +152,7 @@ def _stream(
     adapter: bool,
     cancel: threading.Event | None = None,
     stops: Sequence[str] = (),
+    ending: Ending | None = None,
 ) -> Iterator[str]:
     import torch
     from transformers import TextIteratorStreamer
@@ -106,11 +163,14 @@ def _stream(
     error: list[BaseException] = []
     enc = {k: v.to(lm.model.device) for k, v in enc.items()}
     trimmer = StopTrimmer(stops)
+    ending = ending if ending is not None else Ending()
 
     def run() -> None:
         try:
             with torch.inference_mode(), lm.turns.hold(adapter):
-                lm.model.generate(**enc, streamer=streamer, **generate_kwargs(lm, gen, adapter, cancel))
+                lm.model.generate(
+                    **enc, streamer=streamer, **generate_kwargs(lm, gen, adapter, cancel, ending)
+                )
         except BaseException as e:  # surfaced to the caller below
             error.append(e)
             streamer.end()
@@ -126,6 +186,8 @@ def _stream(
                 cancel.set()  # the answer ended at a stop text: the generation ends at its next step
         if rest := trimmer.flush():
             yield rest
+        if trimmer.stopped:
+            ending.reason = "stop"  # it ended at a stop text, not at the cancel that followed
     finally:
         cancel.set()  # a no-op when it ended by itself; ends it when the reader closed us early
     worker.join()

@@ -41,7 +41,7 @@ from sleepd.models.model import LoadedModel
 from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts
-from .generate import GenerationConfig, Message, complete_scored, generate, stream_generate
+from .generate import Ending, GenerationConfig, Message, complete_scored, generate, stream_generate
 from .rerank import has_writer, rank_by_question, recite_beams
 
 # No repetition penalty when text must be copied: transformers applies it to the prompt's tokens
@@ -80,6 +80,7 @@ class Recollection:
     dropped: list[tuple[str, str]] = field(default_factory=list)
     logprob: float | None = None  # of the recitation, kept or dropped
     read: list[str] = field(default_factory=list)  # kept recitations that reached the reading prompt
+    ending: Ending = field(default_factory=Ending)  # why the answer ended, once it is consumed
 
 
 @lru_cache(maxsize=4)
@@ -309,4 +310,4 @@ def answer_with_memory(
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen
 
-    return stream_generate(lm, messages, read_gen, adapter=False, cancel=cancel), rec
+    return stream_generate(lm, messages, read_gen, adapter=False, cancel=cancel, ending=rec.ending), rec

@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from sleepd.daemon.openai_api import finish_reason
 from sleepd.storage import Config, NewPassage, Store, open_engine
 from sleepd.storage.token import create_token
 from tests.conftest import fresh_config
@@ -53,21 +54,24 @@ def _socket_client(config: Config) -> openai.OpenAI:
     return openai.OpenAI(base_url="http://sleepd/v1", api_key="unused-on-the-socket", http_client=http)
 
 
-def _chat_answer(d: RunningDaemon, question: str) -> str:
-    events = d.client.chat({"message": question, "new_session": True, "remember": False})
-    return "".join(e.get("token", "") for e in events).strip()
+def _chat_answer(d: RunningDaemon, question: str) -> tuple[str, str]:
+    """(the answer, why it ended) on `sleepd chat`'s path."""
+    events = list(d.client.chat({"message": question, "new_session": True, "remember": False}))
+    finish = next(e["finish"] for e in events if e.get("done"))
+    return "".join(e.get("token", "") for e in events).strip(), finish
 
 
 def test_openai_client_gets_the_memorys_answer(api_daemon) -> None:  # type: ignore[no-untyped-def]
     d, config, token = api_daemon
-    expected = _chat_answer(d, QUESTION)  # `sleepd chat`'s path, same model, greedy
+    expected, finish = _chat_answer(d, QUESTION)  # `sleepd chat`'s path, same model, greedy
     client = _socket_client(config)
     models = [m.id for m in client.models.list()]
     assert models == ["sleepd-base", "sleepd-closed-book"]  # no sleep yet: the base model is served
 
     done = client.chat.completions.create(model=models[0], messages=[{"role": "user", "content": QUESTION}])
     assert done.choices[0].message.content.strip() == expected
-    assert done.choices[0].finish_reason == "stop"
+    # the tiny random model's greedy answer is a loop, cut as it starts: "length", not "stop"
+    assert finish == "repetition" and done.choices[0].finish_reason == finish_reason(finish) == "length"
 
     stream = client.chat.completions.create(
         model=models[0], messages=[{"role": "user", "content": QUESTION}], stream=True
@@ -94,7 +98,8 @@ def test_openai_client_gets_the_memorys_answer(api_daemon) -> None:  # type: ign
     # conversations from API clients are stored as chat sessions tagged with the client
     with open_engine(config).connect() as conn:
         titles = [r[0] for r in conn.exec_driver_sql("SELECT title FROM chat_sessions")]
-    assert sum(1 for t in titles if t and t.startswith("api: OpenAI")) >= 3
+    asked = 2 + (len(words) > 2)  # with the stop-string request when the answer has the words for it
+    assert sum(1 for t in titles if t and t.startswith("api: OpenAI")) >= asked
 
 
 def test_tcp_needs_the_bearer_token(api_daemon) -> None:  # type: ignore[no-untyped-def]
@@ -148,7 +153,9 @@ def test_mcp_server_recalls_searches_and_remembers(api_daemon) -> None:  # type:
 
     tools, recall, search, remember, versions = asyncio.run(session())
     assert {"recall", "search_notes", "remember", "memory_status"} <= tools
-    assert recall["answer"] and any(s.get("path") == "/notes/bike.md" for s in recall["sources"])
+    # the tiny random model's answer is a loop, cut at once (maybe nothing but blank lines)
+    assert recall["finish"] == "repetition" and isinstance(recall["answer"], str)
+    assert any(s.get("path") == "/notes/bike.md" for s in recall["sources"])
     assert search[0]["path"] == "/notes/bike.md" and "pantry door" in search[0]["text"]
     assert remember["status"] == "pending"
     pending = [p.text for p in Store(open_engine(config)).passages(status="pending")]

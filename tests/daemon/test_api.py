@@ -122,3 +122,21 @@ def test_memory_list_is_empty_before_any_sleep_and_openai_models_name_the_base(a
     assert ids == ["sleepd-base", "sleepd-closed-book"]
     r = client.post("/v1/chat/completions", json={"model": "sleepd-base", "messages": []})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_the_api_cuts_an_answer_at_its_stop_string_across_pieces() -> None:
+    """``stop`` cuts the text at the first stop string, even one split across streamed pieces
+    (the tiny model's own answers are loops, too short to carry one)."""
+    from sleepd.daemon.openai_api import _StopCutter, finish_reason
+
+    cutter = _StopCutter(["END", "##"])
+    got = [cutter.feed(p) for p in ["The key is ", "under the E", "ND mat"]]
+    assert "".join(got) == "The key is under the " and cutter.stopped
+    plain = _StopCutter(["END"])
+    assert "".join([plain.feed("no stop "), plain.feed("here"), plain.flush()]) == "no stop here"
+    assert [finish_reason(r) for r in ("stop", "length", "repetition", "cancelled")] == [
+        "stop",
+        "length",
+        "length",
+        "stop",
+    ]

@@ -78,6 +78,35 @@ def test_the_chat_route_refuses_too_and_a_body_over_the_cap_is_413(
         assert client.get("/status").json()["daemon"]["state"] == "serving"
 
 
+def test_an_answer_that_loops_ends_early_and_the_api_says_it_was_cut(
+    daemon: RunningDaemon, tiny_config: Config
+) -> None:
+    """Greedy, the tiny random model repeats itself at once: the answer ends long before its
+    max_tokens, and finish_reason says it is not whole, streamed or not."""
+    import json
+
+    with _client(tiny_config) as client:
+        r = _completion(client, "How do I fail over the ledger replica?", max_tokens=400, temperature=0)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["choices"][0]["finish_reason"] == "length"
+        assert body["usage"]["completion_tokens"] < 200, body["usage"]
+        with client.stream(
+            "POST",
+            "/v1/chat/completions",
+            json={
+                "model": "sleepd-base",
+                "stream": True,
+                "max_tokens": 400,
+                "temperature": 0,
+                "messages": [{"role": "user", "content": "How do I fail over the ledger replica?"}],
+            },
+        ) as s:
+            chunks = [json.loads(line[6:]) for line in s.iter_lines() if line.startswith("data: {")]
+        finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
+        assert finishes == ["length"]
+
+
 def test_a_streamed_answer_stops_when_its_client_goes(daemon: RunningDaemon, tiny_config: Config) -> None:
     from sleepd.storage import Store, open_engine
 
