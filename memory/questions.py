@@ -123,13 +123,9 @@ class QuestionWriter:
 
     @classmethod
     def load(cls, base_model: Any, tokenizer: Any, adapter_dir: Path, writer_id: str) -> QuestionWriter:
-        import copy
+        from sleepd.models.adapters import adapter_on_a_copy
 
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(copy.deepcopy(base_model), str(adapter_dir))
-        model.eval()
-        return cls(model, tokenizer, writer_id)
+        return cls(adapter_on_a_copy(base_model, adapter_dir), tokenizer, writer_id)
 
     def _sample(self, prompts: Sequence[str], cfg: WriterConfig) -> list[list[str]]:
         """``cfg.samples`` completions per prompt, batched with left padding."""

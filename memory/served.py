@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sleepd.models.adapters import attach_adapter
+from sleepd.models.adapters import add_adapter_beside, attach_adapter, remove_adapter
 from sleepd.models.model import LoadedModel, load_model
 from sleepd.models.precision import serving_precision
 from sleepd.storage.config import Config
@@ -22,18 +22,20 @@ def attach_writer(lm: LoadedModel, prior: Prior | None) -> bool:
     """Load ``prior``'s question writer beside ``lm``'s memory adapter, inactive until a turn asks
     for it (``ModelTurns.hold_adapter``; serving/rerank.py); False where there is none, or ``lm``
     carries no adapter to sit beside."""
-    if prior is None or prior.writer_dir is None or not hasattr(lm.model, "load_adapter"):
+    if (
+        prior is None
+        or prior.writer_dir is None
+        or not add_adapter_beside(lm, prior.writer_dir, WRITER_ADAPTER)
+    ):
         return False
-    if WRITER_ADAPTER not in lm.model.peft_config:
-        lm.model.load_adapter(str(prior.writer_dir), adapter_name=WRITER_ADAPTER)
     lm.writer = WRITER_ADAPTER
     return True
 
 
 def detach_writer(lm: LoadedModel) -> None:
     """Remove the writer again: a trained model is saved without it."""
-    if lm.writer is not None and lm.writer in lm.model.peft_config:
-        lm.model.delete_adapter(lm.writer)
+    if lm.writer is not None:
+        remove_adapter(lm, lm.writer)
     lm.writer = None
 
 

@@ -18,6 +18,33 @@ def attach_adapter(lm: LoadedModel, adapter_dir: Any, trainable: bool = False) -
     return LoadedModel(model, lm.tokenizer, lm.source)
 
 
+def adapter_on_a_copy(base_model: Any, adapter_dir: Path) -> Any:
+    """The adapter at ``adapter_dir`` on a copy of ``base_model``, in eval mode: the base model
+    itself stays as it is."""
+    import copy
+
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(copy.deepcopy(base_model), str(adapter_dir))
+    model.eval()
+    return model
+
+
+def add_adapter_beside(lm: LoadedModel, adapter_dir: Path, name: str) -> bool:
+    """Load a second adapter beside ``lm``'s own, inactive until switched to; False when ``lm``
+    carries no adapter to sit beside."""
+    if not hasattr(lm.model, "load_adapter"):
+        return False
+    if name not in lm.model.peft_config:
+        lm.model.load_adapter(str(adapter_dir), adapter_name=name)
+    return True
+
+
+def remove_adapter(lm: LoadedModel, name: str) -> None:
+    if name in getattr(lm.model, "peft_config", {}):
+        lm.model.delete_adapter(name)
+
+
 def save_adapter(model: Any, out_dir: Path) -> None:
     """``model.save_pretrained`` with the adapter's float tensors stored as fp16.
 
