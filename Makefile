@@ -8,7 +8,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint clean prior
+.PHONY: run test setup lint clean prior reader
 
 run: setup
 	$(BIN)/sleepd daemon --detach
@@ -21,6 +21,11 @@ test: setup
 # docs/memory.md). For the bundled model it is written into memory/priors/ and shipped.
 prior: setup
 	$(BIN)/python -m sleepd.tools.prior_train $(PRIOR_ARGS)
+
+# Train the reading prior (notes + question -> a short answer in the notes' words) from the
+# reading corpora (docs/memory.md); written beside the question writer in the prior folder.
+reader: setup
+	$(BIN)/python -m sleepd.tools.reader_train $(READER_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
