@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SHIPPED = Path(__file__).parent / "priors"
 RECORD = "prior.json"
 WRITER_PART = "question-writer"
+READER_PART = "reader"  # notes and a question -> a short answer in the notes' words (tools/reader_train.py)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,19 @@ class Prior:
         return d if (d / "adapter_config.json").is_file() else None
 
     @property
+    def reader_dir(self) -> Path | None:
+        d = self.path / READER_PART
+        return d if (d / "adapter_config.json").is_file() else None
+
+    @property
     def writer_id(self) -> str:
         """Names the writer in caches: a retrained writer writes its questions anew."""
         return f"{self.name}:{self.record.get('trained_at', '')}"
 
     def describe(self) -> str:
         where = "shipped" if SHIPPED in self.path.parents else str(self.path)
-        return f"{self.name} ({where}; trained on {self.record.get('data', {}).get('summary', '?')})"
+        reader = " + reader" if self.reader_dir is not None else ""
+        return f"{self.name}{reader} ({where}; trained on {self.record.get('data', {}).get('summary', '?')})"
 
 
 def read_prior(path: Path) -> Prior | None:

@@ -18,6 +18,16 @@ def attach_adapter(lm: LoadedModel, adapter_dir: Any, trainable: bool = False) -
     return LoadedModel(model, lm.tokenizer, lm.source)
 
 
+def with_named_adapter(lm: LoadedModel, adapter_dir: Path, name: str) -> LoadedModel:
+    """``lm``'s plain model wrapped with the adapter at ``adapter_dir`` under ``name`` (a model that
+    carries no adapter yet; turns switch it on only when asked for by name)."""
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(lm.model, str(adapter_dir), adapter_name=name)
+    model.eval()
+    return LoadedModel(model, lm.tokenizer, lm.source, writer=lm.writer)
+
+
 def adapter_on_a_copy(base_model: Any, adapter_dir: Path) -> Any:
     """The adapter at ``adapter_dir`` on a copy of ``base_model``, in eval mode: the base model
     itself stays as it is."""
@@ -33,7 +43,9 @@ def adapter_on_a_copy(base_model: Any, adapter_dir: Path) -> Any:
 def add_adapter_beside(lm: LoadedModel, adapter_dir: Path, name: str) -> bool:
     """Load a second adapter beside ``lm``'s own, inactive until switched to; False when ``lm``
     carries no adapter to sit beside."""
-    if not hasattr(lm.model, "load_adapter"):
+    from peft import PeftModel
+
+    if not isinstance(lm.model, PeftModel):  # (transformers models have a load_adapter of their own)
         return False
     if name not in lm.model.peft_config:
         lm.model.load_adapter(str(adapter_dir), adapter_name=name)

@@ -60,6 +60,7 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     source: ModelSource
     writer: str | None = None  # the prior's question writer as a second adapter (serving/rerank.py)
+    reader: str | None = None  # the prior's reader, the adapter notes are read with (serving/recall.py)
     turns: ModelTurns = field(init=False)  # every generation holds the model through this
 
     def __post_init__(self) -> None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sleepd.memory.prior import RECORD
+from sleepd.memory.prior import READER_PART, RECORD
 from sleepd.memory.prompts import hit
 from sleepd.models.identity import base_fingerprint
 from sleepd.storage.config import load_config
@@ -34,7 +34,6 @@ from .reading_data import READING, ReadingExample, reading_examples
 
 log = logging.getLogger(__name__)
 
-READER_PART = "reader"
 LICENCES = {
     "squad-train": "CC BY-SA 4.0 (SQuAD v1.0 train, Rajpurkar et al. 2016)",
     "friendsqa": "Apache-2.0 (FriendsQA, Yang and Choi 2019)",

@@ -18,6 +18,7 @@ from typing import Any
 from sleepd.models.chat_format import Message, StopTrimmer, chat_text, stop_texts
 from sleepd.models.model import LoadedModel
 from sleepd.models.repetition import is_looping
+from sleepd.models.turns import Adapter
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class _TakeTurns:
     def __init__(
         self,
         lm: LoadedModel,
-        adapter: bool,
+        adapter: Adapter,
         cancel: threading.Event | None,
         ending: Ending | None = None,
         max_new_tokens: int = 0,
@@ -93,7 +94,7 @@ def _end_ids(lm: LoadedModel) -> set[int]:
 def generate_kwargs(
     lm: LoadedModel,
     gen: GenerationConfig,
-    adapter: bool = True,
+    adapter: Adapter = True,
     cancel: threading.Event | None = None,
     ending: Ending | None = None,
 ) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def stream_generate(
     messages: Sequence[Message],
     gen: GenerationConfig | None = None,
     *,
-    adapter: bool = True,
+    adapter: Adapter = True,
     cancel: threading.Event | None = None,
     ending: Ending | None = None,
 ) -> Iterator[str]:
@@ -138,7 +139,7 @@ def stream_generate(
 
 
 def complete(
-    lm: LoadedModel, prompt: str, gen: GenerationConfig | None = None, *, adapter: bool = True
+    lm: LoadedModel, prompt: str, gen: GenerationConfig | None = None, *, adapter: Adapter = True
 ) -> str:
     """Continue raw ``prompt`` (no chat template) until end of text or the token limit."""
     enc = lm.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
@@ -149,7 +150,7 @@ def _stream(
     lm: LoadedModel,
     enc: Any,
     gen: GenerationConfig,
-    adapter: bool,
+    adapter: Adapter,
     cancel: threading.Event | None = None,
     stops: Sequence[str] = (),
     ending: Ending | None = None,
@@ -196,14 +197,18 @@ def _stream(
 
 
 def generate(
-    lm: LoadedModel, messages: Sequence[Message], gen: GenerationConfig | None = None, *, adapter: bool = True
+    lm: LoadedModel,
+    messages: Sequence[Message],
+    gen: GenerationConfig | None = None,
+    *,
+    adapter: Adapter = True,
 ) -> str:
     """The whole answer to ``messages`` as one string."""
     return "".join(stream_generate(lm, messages, gen, adapter=adapter)).strip()
 
 
 def complete_scored(
-    lm: LoadedModel, prompt: str, gen: GenerationConfig, *, adapter: bool = True
+    lm: LoadedModel, prompt: str, gen: GenerationConfig, *, adapter: Adapter = True
 ) -> tuple[str, float]:
     """Greedy continuation of raw ``prompt`` and the mean log-probability of its tokens: how sure
     the model is of what it produced (a memorised recitation is near 0, free association is not)."""

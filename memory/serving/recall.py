@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 from sleepd.memory.facts import WordSignal, coverage, question_query
 from sleepd.memory.prompts import is_nothing, recall_prompt
 from sleepd.models.model import LoadedModel
+from sleepd.models.turns import Adapter
 from sleepd.storage.config import RecallConfig
 
 from .excerpt import excerpts
@@ -70,7 +71,13 @@ def read_notes(lm: LoadedModel, question: str, notes: Sequence[str], gen: Genera
     """The plain model's whole answer to ``question`` with ``notes`` in the reading prompt (none:
     asked as written), with ``reading_gen`` where there are notes to copy from."""
     read_gen = reading_gen(gen) if notes else gen
-    return generate(lm, reading_messages(question, notes), read_gen, adapter=False)
+    return generate(lm, reading_messages(question, notes), read_gen, adapter=reading_adapter(lm, notes))
+
+
+def reading_adapter(lm: LoadedModel, notes: Sequence[str]) -> Adapter:
+    """What notes are read with: the prior's reader where there is one; with no notes, or no
+    reader, the plain model (general chat is the base model's)."""
+    return lm.reader if notes and lm.reader else False
 
 
 @dataclass
@@ -310,4 +317,5 @@ def answer_with_memory(
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen
 
-    return stream_generate(lm, messages, read_gen, adapter=False, cancel=cancel, ending=rec.ending), rec
+    adapter = reading_adapter(lm, read)
+    return stream_generate(lm, messages, read_gen, adapter=adapter, cancel=cancel, ending=rec.ending), rec

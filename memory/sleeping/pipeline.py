@@ -20,7 +20,7 @@ from typing import Any
 
 from sleepd.memory.facts import WordSignal
 from sleepd.memory.prior import Prior, prior_for_source
-from sleepd.memory.served import attach_writer, detach_writer
+from sleepd.memory.served import attach_reader, attach_writer, detach_reader, detach_writer
 from sleepd.memory.switch import align_buffer
 from sleepd.memory.versions import VersionStore, memory_of
 from sleepd.models.adapters import attach_adapter, save_adapter
@@ -347,7 +347,8 @@ def run_sleep(
         log.warning("sleep: training cut at the budget's deadline after %d steps", stats.steps)
 
     report("gate", 0, 1, {})
-    attach_writer(adapted, prior)  # the gate judges chat's own path: recitations the writer ranks
+    attach_writer(adapted, prior)  # the gate judges chat's own path: recitations the writer ranks,
+    adapted = attach_reader(adapted, prior)  # ... notes read by the reader
     try:
         verdict = run_gate(
             adapted,
@@ -365,7 +366,8 @@ def run_sleep(
             ),
         )
     finally:
-        detach_writer(adapted)  # the version is saved without it
+        detach_writer(adapted)  # the version is saved without them
+        detach_reader(adapted)
     report("gate", 1, 1, {"recall": verdict.recall, "general_kept": verdict.general_kept})
     if not verdict.passed:
         log.warning("sleep rejected by the gate (%s); keeping version %s", verdict.reason, parent)
