@@ -74,7 +74,12 @@ def closed_book(
     ``trace`` (if given) gets one record per question: what was recited, kept and dropped, the answer.
     """
     hits = []
-    rule = {"recite": recite, "min_coverage": min_coverage, "search": search, "note_tokens": note_tokens}
+    rule: dict[str, Any] = {
+        "recite": recite,
+        "min_coverage": min_coverage,
+        "search": search,
+        "note_tokens": note_tokens,
+    }
     for q in questions:
         notes = notes_for(q.q) if notes_for else ()
         stream, rec = answer_with_memory(lm, q.q, EVAL_GEN, notes=notes, beams=beams, **rule)

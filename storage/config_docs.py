@@ -89,7 +89,14 @@ def configuration_markdown() -> str:
             parts.append(cls.__doc__.strip() + "\n")
         body = [f"[{section}]"]
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            factory = f.default_factory
+            default = (
+                f.default
+                if f.default is not dataclasses.MISSING
+                else factory()
+                if callable(factory)
+                else None
+            )
             note = comments.get((cls.__name__, f.name), "")
             body += textwrap.wrap(note, 98, initial_indent="# ", subsequent_indent="# ")
             body.append(f"{f.name} = {toml_value(default)}")
