@@ -54,7 +54,9 @@ def test_burst_of_10k_writes_during_chat_and_sleep(
         _burst(folder, N_FILES)
         write_s = time.monotonic() - started
         chatter.join(300)
-        assert chats and chats[0].returncode == 0 and chats[0].stdout.strip(), chats
+        # answered (the tiny random model's answer may be a loop, cut at once: chat says so)
+        answered = chats and (chats[0].stdout.strip() or "answer cut" in chats[0].stderr)
+        assert answered and chats[0].returncode == 0, chats
         assert client.get("/status")["sleep"]["running"], "the sleep should still be training"
 
         expected = N_FILES + 1
