@@ -121,10 +121,8 @@ def _sha256(path: Path) -> str:
 
 def train_writer(args: argparse.Namespace) -> int:
     from sleepd.memory.sleeping.dataset import Example, tokenize_example
-    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
     from sleepd.models.architecture import n_layers as layer_count
     from sleepd.models.model import load_model
-    from sleepd.models.precision import resolve
 
     shared = find_shared(args.shared)
     if shared is None:
@@ -151,19 +149,8 @@ def train_writer(args: argparse.Namespace) -> int:
         "question writer: %d examples, %d tokens, %d articles", len(examples), n_tokens, len(train_titles)
     )
 
-    bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
-    cfg = TrainConfig(rank=args.rank, alpha=args.rank, learning_rate=args.lr, epochs=args.epochs, bf16=bf16)
     n_layers = layer_count(lm.model)
-    model = add_lora(lm.model, None, cfg)
-    started = time.monotonic()
-
-    def on_step(step: int, total: int, loss: float) -> None:
-        if step % 25 == 0 or step == total:
-            eta = (time.monotonic() - started) / step * (total - step)
-            log.info("step %d/%d loss %.3f (eta %.0f min)", step, total, loss, eta / 60)
-
-    stats = train_lora(model, tokenized, cfg, on_step=on_step)
-    log.info("trained %d tokens in %.0f s (%.0f tokens/s)", stats.tokens, stats.seconds, stats.tokens_per_s)
+    model, cfg, stats = train_part(lm, tokenized, args, config)
 
     out = Path(args.out) if args.out else default_out(config, lm.source.name)
     part = out / WRITER_PART
@@ -191,15 +178,7 @@ def train_writer(args: argparse.Namespace) -> int:
         "base_sha256": base_fingerprint(lm.source.path, lm.source.gguf_file),
         "parts": {WRITER_PART: "fact -> crowd question it answers, and the answer (questions.py)"},
         "data": data,
-        "training": {
-            "rank": cfg.rank,
-            "lr": cfg.learning_rate,
-            "epochs": cfg.epochs,
-            "layers": n_layers,
-            "bf16": bf16,
-            "seconds": round(stats.seconds),
-            "final_loss": round(sum(stats.losses[-20:]) / max(1, len(stats.losses[-20:])), 3),
-        },
+        "training": {**training_record(cfg, stats), "layers": n_layers},
         "measured": measured,
     }
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
@@ -208,6 +187,42 @@ def train_writer(args: argparse.Namespace) -> int:
         f"{measured['facts_with_question']:.0%}"
     )
     return 0
+
+
+def train_part(
+    lm: Any, tokenized: Sequence[Any], args: argparse.Namespace, config: Any
+) -> tuple[Any, Any, Any]:
+    """A LoRA adapter on every layer of ``lm``'s model trained on ``tokenized`` with the command's
+    rank, learning rate and epochs, in this machine's training format, progress logged:
+    (the adapted model, its TrainConfig, its TrainStats)."""
+    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
+    from sleepd.models.precision import resolve
+
+    bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
+    cfg = TrainConfig(rank=args.rank, alpha=args.rank, learning_rate=args.lr, epochs=args.epochs, bf16=bf16)
+    model = add_lora(lm.model, None, cfg)
+    started = time.monotonic()
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if step % 25 == 0 or step == total:
+            eta = (time.monotonic() - started) / step * (total - step)
+            log.info("step %d/%d loss %.3f (eta %.0f min)", step, total, loss, eta / 60)
+
+    stats = train_lora(model, tokenized, cfg, on_step=on_step)
+    log.info("trained %d tokens in %.0f s (%.0f tokens/s)", stats.tokens, stats.seconds, stats.tokens_per_s)
+    return model, cfg, stats
+
+
+def training_record(cfg: Any, stats: Any) -> dict[str, Any]:
+    """How a prior's part was trained, for its record."""
+    return {
+        "rank": cfg.rank,
+        "lr": cfg.learning_rate,
+        "epochs": cfg.epochs,
+        "bf16": cfg.bf16,
+        "seconds": round(stats.seconds),
+        "final_loss": round(sum(stats.losses[-20:]) / max(1, len(stats.losses[-20:])), 3),
+    }
 
 
 def default_out(config: Any, model_name: str) -> Path:
@@ -241,16 +256,22 @@ def measure_writer(
     }
 
 
+def add_training_args(ap: argparse.ArgumentParser, what: str) -> None:
+    """The options every prior part's trainer takes: where the corpus is, where the prior goes,
+    and the LoRA recipe."""
+    ap.add_argument("--shared", help="the shared/ folder holding corpus/ (default: found)")
+    ap.add_argument("--out", help="prior folder to write into (default: the model's prior folder)")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--limit", type=int, default=0, help=f"train on this many {what} only (0 = all)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m sleepd.tools.prior_train", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--shared", help="the shared/ folder holding corpus/ (default: found)")
-    ap.add_argument("--out", help="prior folder to write (default: shipped for the bundled model)")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--limit", type=int, default=0, help="train on this many questions only (0 = all)")
+    add_training_args(ap, "questions")
     ap.add_argument("--measure-facts", type=int, default=60)
     args = ap.parse_args(argv)
     configure_logging(base_level=logging.INFO, tag="prior")

@@ -17,7 +17,6 @@ import json
 import logging
 import random
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,14 @@ from sleepd.models.identity import base_fingerprint
 from sleepd.storage.config import load_config
 from sleepd.storage.logs import configure_logging
 
-from .prior_train import bench_overlap, default_out, find_shared
+from .prior_train import (
+    add_training_args,
+    bench_overlap,
+    default_out,
+    find_shared,
+    train_part,
+    training_record,
+)
 from .reading_data import READING, ReadingExample, reading_examples
 
 log = logging.getLogger(__name__)
@@ -80,10 +86,8 @@ def measure_reading(lm: Any, examples: Sequence[ReadingExample], adapter: bool) 
 
 def train_reader(args: argparse.Namespace) -> int:
     from sleepd.memory.sleeping.dataset import Example, tokenize_example
-    from sleepd.memory.sleeping.train import TrainConfig, add_lora, train_lora
     from sleepd.models.adapters import save_adapter
     from sleepd.models.model import LoadedModel, load_model
-    from sleepd.models.precision import resolve
 
     shared = find_shared(args.shared)
     if shared is None or not (shared / READING).is_dir():
@@ -116,17 +120,7 @@ def train_reader(args: argparse.Namespace) -> int:
     )
 
     before = measure_reading(lm, held, adapter=False)
-    bf16 = resolve(config.sleep.dtype, "train", config.paths.state_dir).bf16
-    cfg = TrainConfig(rank=args.rank, alpha=args.rank, learning_rate=args.lr, epochs=args.epochs, bf16=bf16)
-    model = add_lora(lm.model, None, cfg)
-    started = time.monotonic()
-
-    def on_step(step: int, total: int, loss: float) -> None:
-        if step % 25 == 0 or step == total:
-            eta = (time.monotonic() - started) / step * (total - step)
-            log.info("step %d/%d loss %.3f (eta %.0f min)", step, total, loss, eta / 60)
-
-    stats = train_lora(model, tokenized, cfg, on_step=on_step)
+    model, cfg, stats = train_part(lm, tokenized, args, config)
     after = measure_reading(LoadedModel(model, lm.tokenizer, lm.source), held, adapter=True)
     log.info("held-out reading: %.0f%% without the reader, %.0f%% with it", 100 * before, 100 * after)
 
@@ -146,14 +140,7 @@ def train_reader(args: argparse.Namespace) -> int:
             "tokens": n_tokens,
             "bench_overlap": 0,
         },
-        "training": {
-            "rank": cfg.rank,
-            "lr": cfg.learning_rate,
-            "epochs": cfg.epochs,
-            "bf16": bf16,
-            "seconds": round(stats.seconds),
-            "final_loss": round(sum(stats.losses[-20:]) / max(1, len(stats.losses[-20:])), 3),
-        },
+        "training": training_record(cfg, stats),
         "measured": {"held_out": len(held), "right_without": before, "right_with": after},
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -166,14 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m sleepd.tools.reader_train", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--shared", help="the shared/ folder holding corpus/reading (default: found)")
-    ap.add_argument("--out", help="prior folder to write into (default: the model's prior folder)")
+    add_training_args(ap, "examples")
     ap.add_argument("--per-corpus", default=DEFAULT_MIX, help=f"examples per corpus (default {DEFAULT_MIX})")
     ap.add_argument("--held-out", type=int, default=200, help="examples read before and after, not trained")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (0 = all)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     configure_logging(base_level=logging.INFO, tag="reader")
