@@ -52,3 +52,21 @@ def build_tiny(family: str, tokenizer_dir: Path, out: Path, chat_template: bool 
     cfg = getattr(transformers, config_cls)(**{**COMMON, **extra})
     getattr(transformers, model_cls)(cfg).save_pretrained(out)
     return out
+
+
+def save_random_adapter(config: Any, out: Path, seed: int, scale: float) -> None:
+    """A LoRA adapter for ``config``'s model that is not the identity (random B matrices of
+    ``scale``), saved as sleepd saves adapters: a prior's part that changes what the model says."""
+    import torch
+
+    from sleepd.memory.sleeping.train import TrainConfig, add_lora
+    from sleepd.models.adapters import save_adapter
+    from sleepd.models.model import load_model
+
+    adapted = add_lora(load_model(config).model, None, TrainConfig(rank=4, alpha=4))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in adapted.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * scale)
+    save_adapter(adapted, out)

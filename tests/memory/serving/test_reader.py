@@ -10,6 +10,7 @@ from pathlib import Path
 from sleepd.memory.prior import READER_PART, RECORD
 from sleepd.models.identity import model_slug
 from sleepd.storage import Config, NewPassage, Store
+from tests.tiny_models import save_random_adapter
 
 NOTE = "Auntie Fen is allergic to shellfish, so no prawns on Sunday."
 QUESTION = "Who is allergic to shellfish?"
@@ -17,21 +18,8 @@ QUESTION = "Who is allergic to shellfish?"
 
 def _random_reader(config: Config) -> Path:
     """A prior for the tiny model with a reader whose adapter is not the identity (random B)."""
-    import torch
-
-    from sleepd.memory.sleeping.train import TrainConfig, add_lora
-    from sleepd.models.adapters import save_adapter
-    from sleepd.models.model import load_model
-
-    lm = load_model(config)
-    reader = add_lora(lm.model, None, TrainConfig(rank=4, alpha=4))
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, p in reader.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
     prior = config.paths.data_dir / "priors" / model_slug(config.model.name_or_path)
-    save_adapter(reader, prior / READER_PART)
+    save_random_adapter(config, prior / READER_PART, seed=1, scale=0.5)
     (prior / RECORD).write_text(json.dumps({"name": "tiny-prior", "parts": {READER_PART: "reads"}}))
     return prior
 

@@ -12,26 +12,14 @@ import pytest
 from sleepd.memory.prior import RECORD, WRITER_PART
 from sleepd.models.identity import model_slug
 from sleepd.storage import Config, NewPassage, Store
+from tests.tiny_models import save_random_adapter
 
 
 def _random_prior(config: Config) -> Path:
     """A prior for the tiny model whose writer adapter is not the identity (random B matrices),
     so scores under it differ from scores under the memory adapter or the base model."""
-    import torch
-
-    from sleepd.memory.sleeping.train import TrainConfig, add_lora
-    from sleepd.models.adapters import save_adapter
-    from sleepd.models.model import load_model
-
-    lm = load_model(config)
-    writer = add_lora(lm.model, None, TrainConfig(rank=4, alpha=4))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in writer.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
     prior = config.paths.data_dir / "priors" / model_slug(config.model.name_or_path)
-    save_adapter(writer, prior / WRITER_PART)
+    save_random_adapter(config, prior / WRITER_PART, seed=0, scale=0.05)
     (prior / RECORD).write_text(json.dumps({"name": "tiny-writer", "data": {"summary": "nothing"}}))
     return prior
 
