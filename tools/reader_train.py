@@ -36,7 +36,7 @@ from .prior_train import (
     train_part,
     training_record,
 )
-from .reading_data import READING, ReadingExample, reading_examples
+from .reading_data import READING, ReadingExample, ReadingGroup, reading_groups
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ LICENCES = {
     "covidqa": "Apache-2.0 (COVID-QA, Möller et al. 2020)",
 }
 DEFAULT_MIX = "squad-train=6000,friendsqa=2000,molweni=2000,covidqa=500"
-MAX_TOKENS = 768  # an example longer than this is left out, not cut (its answer may be at the end)
+MAX_TOKENS = 1024  # a conversation is cut between questions to fit; a longer first question is left out
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -63,29 +63,68 @@ def parse_mix(text: str) -> dict[str, int]:
     return out
 
 
-def reading_prompt(tokenizer: Any, example: ReadingExample) -> str:
-    """The prompt chat reads notes with (memory/serving/recall.py), in the model's chat format."""
+def follow_up(question: str) -> str:
+    """A later question about the notes already in the conversation, worded as the reading prompt."""
+    return f"Question: {question}\nAnswer in one short sentence."
+
+
+def tokenize_group(tokenizer: Any, group: ReadingGroup, max_tokens: int = MAX_TOKENS) -> list[Any]:
+    """``group`` as conversations of at most ``max_tokens``: the first question in the reading prompt
+    chat uses (``reading_messages``), each later one a follow-up, loss on the answers only. A new
+    conversation (the notes again) starts where one would grow too long."""
     from sleepd.memory.serving.recall import reading_messages
+    from sleepd.memory.sleeping.dataset import Tokenized
     from sleepd.models.chat_format import chat_text
 
-    return chat_text(tokenizer, reading_messages(example.question, list(example.notes)))
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    out: list[Tokenized] = []
+    ids: list[int] = []
+    labels: list[int] = []
+    messages: list[dict[str, str]] = []
+    said = ""  # the conversation so far as text, to find what each turn adds
+    for question, answer in group.questions:
+        reply = [*encode(answer), tokenizer.eos_token_id]
+        if messages:
+            asked = [*messages, {"role": "user", "content": follow_up(question)}]
+            text = chat_text(tokenizer, asked)
+            prompt = encode(text[len(said) :]) if text.startswith(said) else []
+            if not prompt or len(ids) + len(prompt) + len(reply) > max_tokens:
+                out.append(Tokenized(ids, labels))
+                ids, labels, messages = [], [], []
+        if not messages:
+            asked = reading_messages(question, list(group.notes))
+            text = chat_text(tokenizer, asked)
+            prompt = encode(text)
+            if len(prompt) + len(reply) > max_tokens:
+                continue
+        ids += prompt + reply
+        labels += [-100] * len(prompt) + reply
+        messages = [*asked, {"role": "assistant", "content": answer}]
+        said = text + answer + (tokenizer.eos_token or "")
+    if ids:
+        out.append(Tokenized(ids, labels))
+    return out
 
 
-def measure_reading(lm: Any, examples: Sequence[ReadingExample], adapter: bool) -> float:
-    """The share of ``examples`` answered right (the gold answer in the answer) by greedy reading."""
+def measure_reading(lm: Any, examples: Sequence[ReadingExample], adapter: bool) -> dict[str, float]:
+    """The share of ``examples`` answered right (the gold answer in the answer) by greedy reading,
+    in all ("all") and per corpus."""
     from sleepd.memory.serving.generate import GenerationConfig, generate
     from sleepd.memory.serving.recall import reading_messages
 
     gen = GenerationConfig(max_new_tokens=48, temperature=0.0, repetition_penalty=1.0)
-    right = 0
+    right: dict[str, list[bool]] = {"all": []}
     for e in examples:
         answer = generate(lm, reading_messages(e.question, list(e.notes)), gen, adapter=adapter)
-        right += hit(answer, e.answer)
-    return right / len(examples) if examples else 0.0
+        ok = hit(answer, e.answer)
+        right["all"].append(ok)
+        right.setdefault(e.corpus, []).append(ok)
+    return {k: round(sum(v) / len(v), 3) for k, v in right.items() if v}
 
 
 def train_reader(args: argparse.Namespace) -> int:
-    from sleepd.memory.sleeping.dataset import Example, tokenize_example
     from sleepd.models.adapters import save_adapter
     from sleepd.models.model import LoadedModel, load_model
 
@@ -94,35 +133,32 @@ def train_reader(args: argparse.Namespace) -> int:
         print(f"cannot find {READING}: pass --shared or set SLEEPD_SHARED", file=sys.stderr)
         return 2
     mix = parse_mix(args.per_corpus)
-    pool = reading_examples(shared, mix, seed=args.seed)
-    overlap = bench_overlap([t for e in pool for t in (*e.notes, e.question)], shared)
+    pool = reading_groups(shared, mix, seed=args.seed)
+    overlap = bench_overlap([t for g in pool for t in (*g.notes, *(q for q, _ in g.questions))], shared)
     if overlap:
         print(f"refusing: {len(overlap)} benchmark text(s) in the reading data, e.g. {overlap[0]!r}")
         return 2
-    held, train = pool[: args.held_out], pool[args.held_out :]
+    # one question of each of the first groups is read before and after; none of those notes is trained
+    held = [g.examples()[0] for g in pool[: args.held_out]]
+    train = pool[args.held_out :]
     if args.limit:
         train = train[: args.limit]
     config = load_config()
     lm = load_model(config)
-    tokenized = []
-    for e in train:
-        t = tokenize_example(
-            lm.tokenizer, Example(reading_prompt(lm.tokenizer, e), e.answer, None, "reader"), 10**6
-        )
-        if len(t.input_ids) <= MAX_TOKENS:
-            tokenized.append(t)
+    tokenized = [t for g in train for t in tokenize_group(lm.tokenizer, g)]
     n_tokens = sum(len(t.input_ids) for t in tokenized)
     log.info(
-        "reader: %d examples (%d too long left out), %d tokens",
+        "reader: %d questions of %d notes in %d conversations, %d tokens",
+        sum(len(g.questions) for g in train),
+        len(train),
         len(tokenized),
-        len(train) - len(tokenized),
         n_tokens,
     )
 
     before = measure_reading(lm, held, adapter=False)
     model, cfg, stats = train_part(lm, tokenized, args, config)
     after = measure_reading(LoadedModel(model, lm.tokenizer, lm.source), held, adapter=True)
-    log.info("held-out reading: %.0f%% without the reader, %.0f%% with it", 100 * before, 100 * after)
+    log.info("held-out reading right: %s without the reader, %s with it", before, after)
 
     out = Path(args.out) if args.out else default_out(config, lm.source.name)
     save_adapter(model, out / READER_PART)
@@ -134,9 +170,10 @@ def train_reader(args: argparse.Namespace) -> int:
     record["reader"] = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": {
-            "per_corpus": {c: sum(e.corpus == c for e in train) for c in mix},
+            "per_corpus": {c: sum(len(g.questions) for g in train if g.corpus == c) for c in mix},
             "licences": {c: LICENCES[c] for c in mix},
-            "examples": len(tokenized),
+            "notes": len(train),
+            "conversations": len(tokenized),
             "tokens": n_tokens,
             "bench_overlap": 0,
         },
@@ -145,7 +182,7 @@ def train_reader(args: argparse.Namespace) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     record_path.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"reader written to {out / READER_PART}: held-out reading {before:.0%} -> {after:.0%}")
+    print(f"reader written to {out / READER_PART}: held-out right {before['all']:.0%} -> {after['all']:.0%}")
     return 0
 
 

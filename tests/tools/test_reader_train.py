@@ -28,5 +28,5 @@ def test_the_reader_is_trained_and_recorded(tiny_config: Config, tmp_path: Path)
     assert set(record["parts"]) == {"question-writer", READER_PART}  # the writer's entry is kept
     reader = record["reader"]
     assert reader["data"]["licences"].keys() == {"squad-train", "molweni"}
-    assert reader["data"]["examples"] > 0 and reader["data"]["bench_overlap"] == 0
-    assert 0.0 <= reader["measured"]["right_without"] <= 1.0 and reader["measured"]["held_out"] == 3
+    assert reader["data"]["conversations"] > 0 and reader["data"]["bench_overlap"] == 0
+    assert 0.0 <= reader["measured"]["right_without"]["all"] <= 1.0 and reader["measured"]["held_out"] == 3
