@@ -45,6 +45,7 @@ LICENCES = {
     "friendsqa": "Apache-2.0 (FriendsQA, Yang and Choi 2019)",
     "molweni": "Apache-2.0 (Molweni, Li et al. 2020)",
     "covidqa": "Apache-2.0 (COVID-QA, Möller et al. 2020)",
+    "own-notes": "sleepd's own fictional notes (tools/own_notes.py), same licence as sleepd",
 }
 DEFAULT_MIX = "squad-train=6000,friendsqa=2000,molweni=2000,covidqa=500"
 MAX_TOKENS = 1024  # a conversation is cut between questions to fit; a longer first question is left out

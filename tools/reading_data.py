@@ -12,6 +12,7 @@ From the reading corpora of the shared folder (``corpus/reading``; each with its
 - ``molweni``: an Ubuntu IRC chat rendered the same way; its unanswerable questions, and questions
   put beside another chat's lines, answer ``NOT_IN_NOTES`` (Apache-2.0).
 - ``covidqa``: the paragraph of a long article that holds the answer (Apache-2.0).
+- ``own-notes``: fictional list notes, family chats and runbooks of our own (``own_notes.py``).
 
 A note comes with every question asked of it (``ReadingGroup``), so training reads it once for
 all of them. No example holds a sentence or question of the benchmark sets (``bench_overlap``).
@@ -186,6 +187,8 @@ def covidqa_groups(path: Path, max_chars: int = 1200) -> Iterator[ReadingGroup]:
 def reading_groups(shared: Path, per_corpus: dict[str, int], seed: int = 0) -> list[ReadingGroup]:
     """Notes of each corpus, drawn at random, with all their questions, until ``per_corpus[name]``
     questions (0 or absent: none)."""
+    from .own_notes import own_note_groups  # it builds on this module's groups
+
     rng = random.Random(seed)
     root = shared / READING
     sources = {
@@ -193,6 +196,7 @@ def reading_groups(shared: Path, per_corpus: dict[str, int], seed: int = 0) -> l
         "friendsqa": lambda: friendsqa_groups(sorted((root / "friendsqa").glob("friendsqa_*.json")), rng),
         "molweni": lambda: molweni_groups(root / "molweni" / "mrc_test.json", rng),
         "covidqa": lambda: covidqa_groups(root / "covidqa" / "covidQA-200423.json"),
+        "own-notes": lambda: own_note_groups(per_corpus.get("own-notes", 0), seed),
     }
     out: list[ReadingGroup] = []
     for name, make in sources.items():

@@ -10,7 +10,7 @@ import pytest
 from sleepd.tools.reading_data import NOT_IN_NOTES, detokenize, reading_groups, said
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
-SOME = {"squad-train": 3000, "friendsqa": 800, "molweni": 800, "covidqa": 300}
+SOME = {"squad-train": 3000, "friendsqa": 800, "molweni": 800, "covidqa": 300, "own-notes": 300}
 
 
 def test_corpus_text_reads_as_people_write_it() -> None:
@@ -36,6 +36,6 @@ def test_examples_answer_from_their_notes_and_hold_no_benchmark_text() -> None:
         text = "\n".join(e.notes)
         if e.answer != NOT_IN_NOTES:
             assert e.answer in text, (e.corpus, e.answer)  # the words as written
-    chats = [e for e in examples if e.corpus in ("friendsqa", "molweni")]
+    chats = [e for e in examples if e.corpus in ("friendsqa", "molweni", "own-notes")]
     assert any(" said: " in e.notes[0] and e.notes[0].startswith("On ") for e in chats)
     assert bench_overlap([t for e in examples for t in (*e.notes, e.question)], SHARED) == []
