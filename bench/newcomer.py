@@ -3,7 +3,8 @@ family WhatsApp export) in a watched folder of a real daemon, then questions thr
 `sleepd chat` asks them, before any sleep. Per question: right or not, seconds to the whole
 answer, how the answer ended (a loop is cut), and the answer itself.
 
-Usage: .venv/bin/python bench/newcomer.py [--set bench/sets/newcomer] [--tag T]
+Usage: .venv/bin/python bench/newcomer.py [--set bench/sets/newcomer] [--prior DIR] [--tag T]
+``--prior``: the prior folder the daemon uses (``sleep.prior``; default: the shipped one).
 Writes bench/results/newcomer<tag>.md and .json.
 """
 
@@ -22,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", default=str(HERE / "sets" / "newcomer"))
+    parser.add_argument("--prior", help="prior folder (sleep.prior) instead of the shipped one")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -32,7 +34,8 @@ def main() -> None:
     bench_set = Path(args.set)
     questions = json.loads((bench_set / "questions.json").read_text())
     rows = []
-    with throwaway_daemon("") as d:
+    settings = f'[sleep]\nprior = "{Path(args.prior).resolve()}"\n' if args.prior else ""
+    with throwaway_daemon(settings) as d:
         d.client.post("/watch", {"path": str((bench_set / "docs").resolve())})
         while len(d.client.get("/sources")) < len(list((bench_set / "docs").iterdir())):
             time.sleep(0.5)  # the watcher reads the folder as soon as it is added
@@ -50,7 +53,8 @@ def main() -> None:
     right = sum(r["right"] for r in rows)
     times = sorted(r["seconds"] for r in rows)
     lines = [
-        f"# newcomer: {n} questions over four notes, buffer chat before any sleep",
+        f"# newcomer: {n} questions over four notes, buffer chat before any sleep"
+        + (f" (prior {args.prior})" if args.prior else ""),
         "",
         f"Right: {right} of {n}; seconds per whole answer p50 {statistics.median(times):.1f}, "
         f"max {times[-1]:.1f}; cut: {sum(r['finish'] != 'stop' for r in rows)}.",

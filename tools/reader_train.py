@@ -47,7 +47,7 @@ LICENCES = {
     "covidqa": "Apache-2.0 (COVID-QA, Möller et al. 2020)",
     "own-notes": "sleepd's own fictional notes (tools/own_notes.py), same licence as sleepd",
 }
-DEFAULT_MIX = "squad-train=6000,friendsqa=2000,molweni=2000,covidqa=500"
+DEFAULT_MIX = "squad-train=1800,friendsqa=650,molweni=450,covidqa=250,own-notes=450"
 MAX_TOKENS = 1024  # a conversation is cut between questions to fit; a longer first question is left out
 
 
@@ -171,6 +171,8 @@ def train_reader(args: argparse.Namespace) -> int:
     record["reader"] = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": {
+            "mix": args.per_corpus,
+            "seed": args.seed,
             "per_corpus": {c: sum(len(g.questions) for g in train if g.corpus == c) for c in mix},
             "licences": {c: LICENCES[c] for c in mix},
             "notes": len(train),
@@ -193,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_training_args(ap, "examples")
     ap.add_argument("--per-corpus", default=DEFAULT_MIX, help=f"examples per corpus (default {DEFAULT_MIX})")
-    ap.add_argument("--held-out", type=int, default=200, help="examples read before and after, not trained")
+    ap.add_argument("--held-out", type=int, default=80, help="examples read before and after, not trained")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     configure_logging(base_level=logging.INFO, tag="reader")

@@ -46,6 +46,9 @@ def test_notes_are_read_with_the_reader_and_general_chat_is_unchanged(tiny_confi
     assert reading_adapter(lm, [NOTE]) == lm.reader and reading_adapter(lm, []) is False  # type: ignore
     assert read != plain_read  # the notes went through the reader
     assert general == plain_general  # no notes: the plain model, as before
+    from sleepd.memory.prior import prior_status
+
+    assert "tiny-prior + reader" in prior_status(tiny_config)  # `sleepd status` names it
 
 
 def test_after_a_sleep_the_reader_sits_beside_the_memory_and_is_not_saved(
