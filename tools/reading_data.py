@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-NOT_IN_NOTES = "The notes do not say."
+from sleepd.memory.serving.recall import NOT_IN_NOTES
+
 READING = Path("corpus") / "reading"
 TWO_NOTES = 0.3  # share of SQuAD examples that read a second, unrelated paragraph
 UNANSWERABLE = 0.1  # share of questions asked of another paragraph's or chat's text

@@ -50,6 +50,11 @@ from .rerank import has_writer, rank_by_question, recite_beams
 RECITE_GEN = GenerationConfig(max_new_tokens=96, temperature=0.0, repetition_penalty=1.0)
 # The share of a question's content words a recitation must hold to be read (RecallConfig's).
 MIN_COVERAGE = RecallConfig.min_coverage
+# What the prior's reader answers when its notes do not hold the answer (tools/reading_data.py).
+NOT_IN_NOTES = "The notes do not say."
+# The reader reads notes holding at least half the question's content words; a general question
+# the search found some unrelated note for is read by the plain model, as before (decisions.md).
+READER_MIN_COVERAGE = 0.5
 # How much likelier (nats per question token) the question writer must find the question under a
 # recitation than under an empty note for the recitation to be read (rerank.py).
 MIN_GAIN = 0.0
@@ -68,16 +73,50 @@ def reading_gen(gen: GenerationConfig) -> GenerationConfig:
 
 
 def read_notes(lm: LoadedModel, question: str, notes: Sequence[str], gen: GenerationConfig) -> str:
-    """The plain model's whole answer to ``question`` with ``notes`` in the reading prompt (none:
-    asked as written), with ``reading_gen`` where there are notes to copy from."""
+    """The whole answer to ``question`` with ``notes`` in the reading prompt (none: asked as
+    written), with ``reading_gen`` where there are notes to copy from; read by the prior's reader
+    where there is one, and where it finds nothing in them, the plain model's answer with none."""
     read_gen = reading_gen(gen) if notes else gen
-    return generate(lm, reading_messages(question, notes), read_gen, adapter=reading_adapter(lm, notes))
+    adapter = reading_adapter(lm, question, notes)
+    answer = generate(lm, reading_messages(question, notes), read_gen, adapter=adapter)
+    if adapter and answer.strip().startswith(NOT_IN_NOTES):
+        return generate(lm, reading_messages(question, []), gen, adapter=False)
+    return answer
 
 
-def reading_adapter(lm: LoadedModel, notes: Sequence[str]) -> Adapter:
-    """What notes are read with: the prior's reader where there is one; with no notes, or no
-    reader, the plain model (general chat is the base model's)."""
-    return lm.reader if notes and lm.reader else False
+def unless_abstained(reading: Iterator[str], plain: Callable[[], Iterator[str]]) -> Iterator[str]:
+    """``reading``'s pieces; but where the reader answers that its notes do not say, ``plain``'s:
+    the plain model asked with no notes, as chat answers when the buffer holds nothing (a general
+    question the search found some note for). Pieces are held back while they could still be
+    that sentence, so none of it is shown."""
+    held: str | None = ""
+    for piece in reading:
+        if held is None:
+            yield piece
+            continue
+        held += piece
+        said = held.strip()
+        if said.startswith(NOT_IN_NOTES):
+            for _rest in reading:  # the reader ends right after it; let it finish
+                pass
+            yield from plain()
+            return
+        if not NOT_IN_NOTES.startswith(said):
+            yield held
+            held = None
+    if held:
+        yield held
+
+
+def reading_adapter(lm: LoadedModel, question: str, notes: Sequence[str]) -> Adapter:
+    """What notes are read with: the prior's reader where there is one and the notes are about the
+    question (``READER_MIN_COVERAGE``); else, or with no notes, the plain model (general chat is
+    the base model's)."""
+    if not notes or not lm.reader:
+        return False
+    signal = word_signal(lm.tokenizer)
+    about = max(coverage(question, n, signal) for n in notes) >= READER_MIN_COVERAGE
+    return lm.reader if about else False
 
 
 @dataclass
@@ -317,5 +356,16 @@ def answer_with_memory(
 
     read_gen = reading_gen(gen or GenerationConfig()) if read else gen
 
-    adapter = reading_adapter(lm, read)
-    return stream_generate(lm, messages, read_gen, adapter=adapter, cancel=cancel, ending=rec.ending), rec
+    adapter = reading_adapter(lm, question, read)
+    answer = stream_generate(lm, messages, read_gen, adapter=adapter, cancel=cancel, ending=rec.ending)
+    if not adapter:
+        return answer, rec
+
+    def plain() -> Iterator[str]:
+        if cancel is not None and cancel.is_set():
+            return iter(())
+        rec.ending.reason, rec.ending.tokens = "stop", 0
+        asked = reading_messages(question, [], history)
+        return stream_generate(lm, asked, gen, adapter=False, cancel=cancel, ending=rec.ending)
+
+    return unless_abstained(answer, plain), rec

@@ -5,6 +5,7 @@ answered by the plain model as before; the reader is never saved into a memory v
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from sleepd.memory.prior import READER_PART, RECORD
@@ -43,7 +44,9 @@ def test_notes_are_read_with_the_reader_and_general_chat_is_unchanged(tiny_confi
     assert lm.reader is not None  # type: ignore[attr-defined]
     from sleepd.memory.serving.recall import reading_adapter
 
-    assert reading_adapter(lm, [NOTE]) == lm.reader and reading_adapter(lm, []) is False  # type: ignore
+    assert reading_adapter(lm, QUESTION, [NOTE]) == lm.reader  # type: ignore[attr-defined]
+    assert reading_adapter(lm, QUESTION, []) is False
+    assert reading_adapter(lm, "What is the capital of France?", [NOTE]) is False  # not about it
     assert read != plain_read  # the notes went through the reader
     assert general == plain_general  # no notes: the plain model, as before
     from sleepd.memory.prior import prior_status
@@ -68,3 +71,17 @@ def test_after_a_sleep_the_reader_sits_beside_the_memory_and_is_not_saved(
     assert lm.reader == READER_ADAPTER  # type: ignore[attr-defined]
     assert lm.model.active_adapter == "default"  # type: ignore[attr-defined]  # the memory served
     assert isinstance(read, str) and isinstance(general, str)
+
+
+def test_where_the_reader_finds_nothing_in_its_notes_the_plain_model_answers() -> None:
+    from sleepd.memory.serving.recall import NOT_IN_NOTES, unless_abstained
+
+    def plain() -> Iterator[str]:
+        return iter(["Paris", "."])
+
+    abstained = iter(["The", " notes", " do", " not", " say", "."])
+    assert "".join(unless_abstained(abstained, plain)) == "Paris."  # none of the sentence shown
+    assert "".join(unless_abstained(iter(["The", " Nile"]), plain)) == "The Nile"
+    assert "".join(unless_abstained(iter(["The"]), plain)) == "The"  # a prefix that ended
+    assert "".join(unless_abstained(iter([" 3 March"]), plain)) == " 3 March"
+    assert NOT_IN_NOTES.startswith("The")
