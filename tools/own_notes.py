@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .reading_data import NOT_IN_NOTES, ReadingGroup, said
+from sleepd.memory.serving.recall import NOT_IN_NOTES
+
+from .reading_group import ReadingGroup, said
 
 FIRST = [
     "Amara",

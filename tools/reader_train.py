@@ -36,7 +36,8 @@ from .prior_train import (
     train_part,
     training_record,
 )
-from .reading_data import READING, ReadingExample, ReadingGroup, reading_groups
+from .reading_data import READING, reading_groups
+from .reading_group import ReadingExample, ReadingGroup
 
 log = logging.getLogger(__name__)
 

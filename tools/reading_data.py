@@ -24,35 +24,17 @@ import json
 import random
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sleepd.memory.serving.recall import NOT_IN_NOTES
 
+from .own_notes import own_note_groups
+from .reading_group import ReadingGroup, said
+
 READING = Path("corpus") / "reading"
 TWO_NOTES = 0.3  # share of SQuAD examples that read a second, unrelated paragraph
 UNANSWERABLE = 0.1  # share of questions asked of another paragraph's or chat's text
-
-
-@dataclass(frozen=True)
-class ReadingExample:
-    notes: tuple[str, ...]  # as the reading prompt shows them
-    question: str
-    answer: str
-    corpus: str
-
-
-@dataclass(frozen=True)
-class ReadingGroup:
-    """Notes and every question asked of them: trained as one conversation, the notes read once."""
-
-    notes: tuple[str, ...]
-    questions: tuple[tuple[str, str], ...]  # (question, answer), in the order they are asked
-    corpus: str
-
-    def examples(self) -> list[ReadingExample]:
-        return [ReadingExample(self.notes, q, a, self.corpus) for q, a in self.questions]
 
 
 _DETOKENIZE = [
@@ -69,12 +51,6 @@ def detokenize(text: str) -> str:
     for pattern, repl in _DETOKENIZE:
         text = pattern.sub(repl, text)
     return re.sub(r"\s+", " ", text).strip()
-
-
-def said(speaker: str, text: str, day: datetime | None) -> str:
-    """A chat turn as sleepd renders it (ingest/chunking.py ``render_turn``)."""
-    line = f"{speaker} said: {text}"
-    return f"On {day.day} {day:%B %Y}, {line}" if day else line
 
 
 def _a_day(rng: random.Random) -> datetime | None:
@@ -188,8 +164,6 @@ def covidqa_groups(path: Path, max_chars: int = 1200) -> Iterator[ReadingGroup]:
 def reading_groups(shared: Path, per_corpus: dict[str, int], seed: int = 0) -> list[ReadingGroup]:
     """Notes of each corpus, drawn at random, with all their questions, until ``per_corpus[name]``
     questions (0 or absent: none)."""
-    from .own_notes import own_note_groups  # it builds on this module's groups
-
     rng = random.Random(seed)
     root = shared / READING
     sources = {
