@@ -90,22 +90,27 @@ def unless_abstained(reading: Iterator[str], plain: Callable[[], Iterator[str]])
     question the search found some note for). Pieces are held back while they could still be
     that sentence, so none of it is shown."""
     held: str | None = ""
-    for piece in reading:
-        if held is None:
-            yield piece
-            continue
-        held += piece
-        said = held.strip()
-        if said.startswith(NOT_IN_NOTES):
-            for _rest in reading:  # the reader ends right after it; let it finish
-                pass
-            yield from plain()
-            return
-        if not NOT_IN_NOTES.startswith(said):
+    try:
+        for piece in reading:
+            if held is None:
+                yield piece
+                continue
+            held += piece
+            said = held.strip()
+            if said.startswith(NOT_IN_NOTES):
+                for _rest in reading:  # the reader ends right after it; let it finish
+                    pass
+                yield from plain()
+                return
+            if not NOT_IN_NOTES.startswith(said):
+                yield held
+                held = None
+        if held:
             yield held
-            held = None
-    if held:
-        yield held
+    finally:
+        close = getattr(reading, "close", None)
+        if close is not None:  # a client that left stops the generation now, not when collected
+            close()
 
 
 def reading_adapter(lm: LoadedModel, question: str, notes: Sequence[str]) -> Adapter:

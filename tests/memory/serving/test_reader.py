@@ -85,3 +85,16 @@ def test_where_the_reader_finds_nothing_in_its_notes_the_plain_model_answers() -
     assert "".join(unless_abstained(iter(["The"]), plain)) == "The"  # a prefix that ended
     assert "".join(unless_abstained(iter([" 3 March"]), plain)) == " 3 March"
     assert NOT_IN_NOTES.startswith("The")
+
+    closed: list[bool] = []
+
+    def reading() -> Iterator[str]:
+        try:
+            yield from ["Paris", " is", " the capital"]
+        finally:
+            closed.append(True)
+
+    answer = unless_abstained(reading(), plain)
+    assert next(answer) == "Paris"
+    answer.close()  # the client left: the reading generation is stopped with it
+    assert closed == [True]
