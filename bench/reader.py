@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from chat import p95
-from reading import set_dir, timed
+from reading import each_set, set_dir, timed
 
 HERE = Path(__file__).resolve().parent
 GENERAL = HERE.parent.parent / "shared" / "bench" / "general" / "probe.json"
@@ -97,12 +95,20 @@ def run_set(name: str, priors: dict[str, str], log: Any) -> dict[str, Any]:
     return out
 
 
+COLUMNS = (
+    "set",
+    "reader",
+    "ceiling",
+    "buffer",
+    "buffer / ceiling",
+    "answer words p50",
+    "first token p50 / p95",
+    "general kept (with the buffer)",
+)
+
+
 def table(results: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        "| set | reader | ceiling | buffer | buffer / ceiling | answer words p50 | first token p50 / p95 "
-        "| general kept (with the buffer) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in results:
         first_cell = f"{r['set']} ({r['questions']} q)"
         for label, row in r["rows"].items():
@@ -126,13 +132,9 @@ def main() -> None:
     args = parser.parse_args()
     pairs = [p.partition("=") for p in args.priors or ["without=without", "reader=auto"]]
     priors = {label: where for label, _, where in pairs}
-    results = []
-    for name in args.sets or ["squad", "locomo", "household", "devset"]:
-        results.append(run_set(name, priors, lambda m: print(m, file=sys.stderr, flush=True)))
-        text = "\n".join(["# reader: the reading prior's rows, before any sleep", "", *table(results)])
-        (HERE / "results" / f"reader{args.tag}.md").write_text(text + "\n")
-        (HERE / "results" / f"reader{args.tag}.json").write_text(json.dumps(results, indent=1))
-    print(text)
+    sets = args.sets or ["squad", "locomo", "household", "devset"]
+    title = "reader: the reading prior's rows, before any sleep"
+    each_set(sets, lambda name, log: run_set(name, priors, log), table, title, f"reader{args.tag}")
 
 
 if __name__ == "__main__":

@@ -139,12 +139,32 @@ def main() -> None:
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     caps = [int(c) for c in args.caps.split(",")]
-    results = []
-    for name in args.sets or ["squad", "locomo", "devset", "household"]:
-        results.append(run_set(name, caps, lambda m: print(m, file=sys.stderr, flush=True)))
-        text = "\n".join(["# reading: what default chat reads of its notes", "", *table(results)])
-        (HERE / "results" / f"reading{args.tag}.md").write_text(text + "\n")
-        (HERE / "results" / f"reading{args.tag}.json").write_text(json.dumps(results, indent=1))
+    sets = args.sets or ["squad", "locomo", "devset", "household"]
+    each_set(
+        sets,
+        lambda name, log: run_set(name, caps, log),
+        table,
+        "reading: what default chat reads of its notes",
+        f"reading{args.tag}",
+    )
+
+
+def each_set(
+    sets: list[str],
+    run: Any,
+    table_of: Any,
+    title: str,
+    stem: str,
+) -> None:
+    """``run(name, log)`` for each set, the table so far written to bench/results/``stem``.md (and
+    the figures to .json) as each set lands, then printed."""
+    results: list[dict[str, Any]] = []
+    text = ""
+    for name in sets:
+        results.append(run(name, lambda m: print(m, file=sys.stderr, flush=True)))
+        text = "\n".join([f"# {title}", "", *table_of(results)])
+        (HERE / "results" / f"{stem}.md").write_text(text + "\n")
+        (HERE / "results" / f"{stem}.json").write_text(json.dumps(results, indent=1))
     print(text)
 
 
