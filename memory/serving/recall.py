@@ -79,9 +79,14 @@ def read_notes(lm: LoadedModel, question: str, notes: Sequence[str], gen: Genera
     read_gen = reading_gen(gen) if notes else gen
     adapter = reading_adapter(lm, question, notes)
     answer = generate(lm, reading_messages(question, notes), read_gen, adapter=adapter)
-    if adapter and answer.strip().startswith(NOT_IN_NOTES):
+    if adapter and abstained(answer):
         return generate(lm, reading_messages(question, []), gen, adapter=False)
     return answer
+
+
+def abstained(text: str) -> bool:
+    """Whether the reader's answer (so far) says that its notes do not hold the answer."""
+    return text.strip().startswith(NOT_IN_NOTES)
 
 
 def unless_abstained(reading: Iterator[str], plain: Callable[[], Iterator[str]]) -> Iterator[str]:
@@ -96,13 +101,12 @@ def unless_abstained(reading: Iterator[str], plain: Callable[[], Iterator[str]])
                 yield piece
                 continue
             held += piece
-            said = held.strip()
-            if said.startswith(NOT_IN_NOTES):
+            if abstained(held):
                 for _rest in reading:  # the reader ends right after it; let it finish
                     pass
                 yield from plain()
                 return
-            if not NOT_IN_NOTES.startswith(said):
+            if not NOT_IN_NOTES.startswith(held.strip()):
                 yield held
                 held = None
         if held:
